@@ -1,0 +1,79 @@
+// Package wxlogin holds the domain types of the wxlogin login server: users, WeChat identities,
+// accounts, sessions, signing keys, audit events, the error codes every layer speaks, and the Store
+// interface the storage backends implement. It imports neither net/http nor database/sql.
+package wxlogin
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Error codes. Each maps to one HTTP status in the http package's table (DESIGN.md §4).
+const (
+	EINVALID          = "invalid_request"      // 400
+	EINVALIDCODE      = "invalid_code"         // 401: WeChat 40029/40163
+	EUSERBLOCKED      = "user_blocked"         // 403: WeChat 40226
+	EUNAUTHORIZED     = "unauthorized"         // 401
+	ECREDENTIALS      = "invalid_credentials"  // 401
+	EFORBIDDEN        = "forbidden"            // 403
+	ENOTFOUND         = "not_found"            // 404
+	ECONFLICT         = "conflict"             // 409
+	ESESSIONKEYSTALE  = "session_key_stale"    // 409: encrypted data no longer decrypts
+	ERATELIMITED      = "rate_limited"         // 429 + Retry-After
+	EUPSTREAMUNAVAIL  = "upstream_unavailable" // 503 + Retry-After
+	EUPSTREAM         = "upstream_error"       // 502
+	EINTERNAL         = "internal"             // 500
+	EMETHODNOTALLOWED = "method_not_allowed"   // 405
+)
+
+// Error is the one error type of wxlogin that callers may see. Its Message is safe to show to a
+// client: it never carries a secret. Any other error is internal.
+type Error struct {
+	Code    string
+	Message string
+	// RetryAfter, when set, tells the client how long to wait (rate_limited, upstream_unavailable).
+	RetryAfter time.Duration
+}
+
+// Error returns the message with its code.
+func (e *Error) Error() string { return fmt.Sprintf("wxlogin: %s: %s", e.Code, e.Message) }
+
+// Errorf returns an *Error with code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the *Error in err's chain, "" for nil, and EINTERNAL otherwise.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the client-safe message of the *Error in err's chain, and "internal error"
+// for any other error.
+func ErrorMessage(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}
+
+// RetryAfter returns the RetryAfter of the *Error in err's chain, or 0.
+func RetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
+}
