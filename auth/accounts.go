@@ -1,0 +1,254 @@
+package auth
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wxlogin/wxlogin"
+)
+
+// Username and password rules (stated in the README and the OpenAPI document):
+//   - a username is 3 to 32 characters of a-z, 0-9, '_', '.', '-', starting with a letter or digit;
+//     it is case-insensitive (stored lowercase);
+//   - a password is 8 to 128 characters (valid UTF-8, no NUL) and differs from the username.
+const (
+	minUsername = 3
+	maxUsername = 32
+	minPassword = 8
+	maxPassword = 128
+)
+
+// normalizeUsername returns the lowercase username, or EINVALID when it breaks the rules.
+func normalizeUsername(u string) (string, error) {
+	u = strings.ToLower(u)
+	if len(u) < minUsername || len(u) > maxUsername {
+		return "", wxlogin.Errorf(wxlogin.EINVALID, "username must be %d to %d characters", minUsername, maxUsername)
+	}
+	for i := 0; i < len(u); i++ {
+		c := u[i]
+		ok := c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || (i > 0 && (c == '_' || c == '.' || c == '-'))
+		if !ok {
+			return "", wxlogin.Errorf(wxlogin.EINVALID, "username may hold only a-z, 0-9, '_', '.', '-', and must start with a letter or digit")
+		}
+	}
+	return u, nil
+}
+
+// validatePassword returns EINVALID when password breaks the rules.
+func validatePassword(username, password string) error {
+	n := utf8.RuneCountInString(password)
+	if !utf8.ValidString(password) || strings.ContainsRune(password, 0) || n < minPassword || n > maxPassword {
+		return wxlogin.Errorf(wxlogin.EINVALID, "password must be %d to %d characters of valid UTF-8", minPassword, maxPassword)
+	}
+	if strings.EqualFold(password, username) {
+		return wxlogin.Errorf(wxlogin.EINVALID, "password must differ from the username")
+	}
+	return nil
+}
+
+// LockoutPolicy limits password guessing. After MaxFailures consecutive failures an account is
+// locked for LockFor; while locked, every attempt (even with the right password) answers
+// invalid_credentials, exactly as a wrong password does. An IP with more than IPMaxFailures
+// failures within IPWindow gets rate_limited until the window passes.
+type LockoutPolicy struct {
+	MaxFailures   int
+	LockFor       time.Duration
+	IPMaxFailures int
+	IPWindow      time.Duration
+}
+
+// DefaultLockout: 5 failures lock an account for 15 minutes; 30 failures in 15 minutes block an IP.
+var DefaultLockout = LockoutPolicy{MaxFailures: 5, LockFor: 15 * time.Minute, IPMaxFailures: 30, IPWindow: 15 * time.Minute}
+
+// ipFailures counts failed password attempts per IP in fixed windows (in memory, per instance).
+type ipFailures struct {
+	mu      sync.Mutex
+	windows map[string]*ipWindow
+}
+
+type ipWindow struct {
+	start time.Time
+	n     int
+}
+
+func (f *ipFailures) blocked(ip string, now time.Time, p LockoutPolicy) time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	w := f.windows[ip]
+	if w == nil || now.Sub(w.start) >= p.IPWindow {
+		return 0
+	}
+	if w.n >= p.IPMaxFailures {
+		return w.start.Add(p.IPWindow).Sub(now)
+	}
+	return 0
+}
+
+func (f *ipFailures) fail(ip string, now time.Time, p LockoutPolicy) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.windows == nil {
+		f.windows = map[string]*ipWindow{}
+	}
+	if len(f.windows) > 100_000 { // bound memory under a spray from many addresses
+		for k, w := range f.windows {
+			if now.Sub(w.start) >= p.IPWindow {
+				delete(f.windows, k)
+			}
+		}
+	}
+	w := f.windows[ip]
+	if w == nil || now.Sub(w.start) >= p.IPWindow {
+		w = &ipWindow{start: now}
+		f.windows[ip] = w
+	}
+	w.n++
+}
+
+var errCredentials = wxlogin.Errorf(wxlogin.ECREDENTIALS, "wrong username or password")
+
+// dummyHash is checked when a username does not exist, so that a missing account costs as much
+// time as a wrong password.
+var dummyHash = hashPassword("wxlogin-dummy-password", DefaultArgon2)
+
+// checkPassword returns the account of username when password is right and the account is not
+// locked. Errors: EINVALID (malformed), ECREDENTIALS (unknown user, wrong password, locked),
+// ERATELIMITED (this IP failed too often).
+func (s *Service) checkPassword(ctx context.Context, username, password string, meta Meta) (*wxlogin.Account, error) {
+	now := s.now()
+	if wait := s.ipFails.blocked(meta.IP, now, s.lockout); wait > 0 {
+		return nil, &wxlogin.Error{Code: wxlogin.ERATELIMITED, Message: "too many failed sign-ins from this address", RetryAfter: wait}
+	}
+	name, err := normalizeUsername(username)
+	if err != nil || len(password) > 4*maxPassword {
+		return nil, errCredentials
+	}
+	acct, err := s.store.Account(ctx, name)
+	if wxlogin.ErrorCode(err) == wxlogin.ENOTFOUND {
+		checkPasswordHash(password, dummyHash)
+		s.ipFails.fail(meta.IP, now, s.lockout)
+		s.audit(ctx, nil, &wxlogin.AuditEvent{Type: "login.failure", IP: meta.IP, UserAgent: meta.UserAgent, Detail: detail("method", "password", "reason", "unknown_user")})
+		return nil, errCredentials
+	} else if err != nil {
+		return nil, err
+	}
+	ok := checkPasswordHash(password, acct.PasswordHash)
+	locked := now.Before(acct.LockedUntil)
+	if ok && !locked {
+		if acct.FailedAttempts != 0 {
+			err = s.store.Update(ctx, func(tx wxlogin.Tx) error {
+				a, err := tx.Account(ctx, name)
+				if err != nil {
+					return err
+				}
+				a.FailedAttempts, a.UpdatedAt = 0, now
+				return tx.UpdateAccount(ctx, a)
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+		return acct, nil
+	}
+	s.ipFails.fail(meta.IP, now, s.lockout)
+	reason := "wrong_password"
+	if locked {
+		reason = "locked"
+	}
+	err = s.store.Update(ctx, func(tx wxlogin.Tx) error {
+		a, err := tx.Account(ctx, name)
+		if err != nil {
+			return err
+		}
+		if !locked {
+			a.FailedAttempts++
+			if a.FailedAttempts >= s.lockout.MaxFailures {
+				a.FailedAttempts, a.LockedUntil = 0, now.Add(s.lockout.LockFor)
+				reason = "locked_now"
+			}
+			a.UpdatedAt = now
+			if err := tx.UpdateAccount(ctx, a); err != nil {
+				return err
+			}
+		}
+		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: now, Type: "login.failure", UserID: a.UserID, IP: meta.IP,
+			UserAgent: meta.UserAgent, Detail: detail("method", "password", "reason", reason)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return nil, errCredentials
+}
+
+// SignUp creates a user with a business account. Errors: EFORBIDDEN (sign-up is off), EINVALID
+// (rules), ECONFLICT (username taken).
+func (s *Service) SignUp(ctx context.Context, username, password string, meta Meta) (*wxlogin.User, error) {
+	if !s.signup {
+		return nil, wxlogin.Errorf(wxlogin.EFORBIDDEN, "sign-up is disabled on this server")
+	}
+	name, err := normalizeUsername(username)
+	if err != nil {
+		return nil, err
+	}
+	if err := validatePassword(name, password); err != nil {
+		return nil, err
+	}
+	hash := hashPassword(password, s.argon)
+	now := s.now()
+	user := &wxlogin.User{ID: wxlogin.NewID("usr"), CreatedAt: now, UpdatedAt: now}
+	err = s.store.Update(ctx, func(tx wxlogin.Tx) error {
+		if _, err := tx.Account(ctx, name); err == nil {
+			return conflictf("username %q is taken", name)
+		} else if wxlogin.ErrorCode(err) != wxlogin.ENOTFOUND {
+			return err
+		}
+		if err := tx.CreateUser(ctx, user); err != nil {
+			return err
+		}
+		if err := tx.CreateAccount(ctx, &wxlogin.Account{UserID: user.ID, Username: name, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}); err != nil {
+			return err
+		}
+		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: now, Type: "account.create", ActorID: user.ID, UserID: user.ID,
+			IP: meta.IP, UserAgent: meta.UserAgent, Detail: detail("username", name)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return user, nil
+}
+
+// LoginPassword logs a business account in. Errors: ECREDENTIALS, ERATELIMITED, EFORBIDDEN
+// (disabled user), EINVALID (unknown appid).
+func (s *Service) LoginPassword(ctx context.Context, appid, username, password string, meta Meta) (*Login, error) {
+	if appid != "" {
+		if _, err := s.app(appid); err != nil {
+			return nil, err
+		}
+	}
+	acct, err := s.checkPassword(ctx, username, password, meta)
+	if err != nil {
+		return nil, err
+	}
+	var login *Login
+	err = s.store.Update(ctx, func(tx wxlogin.Tx) error {
+		user, err := tx.User(ctx, acct.UserID)
+		if err != nil {
+			return err
+		}
+		if user.Disabled {
+			return wxlogin.Errorf(wxlogin.EFORBIDDEN, "this user is disabled")
+		}
+		if login, err = s.startSession(ctx, tx, user, appid, "password", meta); err != nil {
+			return err
+		}
+		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: s.now(), Type: "login.success", ActorID: user.ID, UserID: user.ID,
+			AppID: appid, SessionID: login.Session.ID, IP: meta.IP, UserAgent: meta.UserAgent, Detail: detail("method", "password")})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.signAccess(login)
+}

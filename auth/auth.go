@@ -1,0 +1,172 @@
+// Package auth is wxlogin's login service: it orchestrates the WeChat client, the store and the
+// token issuer, and holds the business rules (who is found, created, bound or merged; how sessions
+// and refresh tokens live and die). Handlers call it; stores only keep what it decides.
+package auth
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/token"
+	"github.com/wxlogin/wxlogin/wechat"
+)
+
+// WeChat is what the service uses of one app's WeChat API client; *wechat.Client implements it.
+type WeChat interface {
+	AppID() string
+	Code2Session(ctx context.Context, code string) (*wechat.Session, error)
+	CheckSessionKey(ctx context.Context, openid string, key wxlogin.Secret) error
+	GetPhoneNumber(ctx context.Context, code, openid string) (*wechat.PhoneInfo, error)
+	GetPaidUnionID(ctx context.Context, openid, transactionID string) (string, error)
+}
+
+// AppClient pairs a configured app with its WeChat client.
+type AppClient struct {
+	App    wxlogin.App
+	WeChat WeChat
+}
+
+// Config configures a Service.
+type Config struct {
+	Store  wxlogin.Store
+	Tokens *token.Issuer
+	Sealer wxlogin.Sealer // seals session_keys at rest
+	Apps   []AppClient
+	Codes  CodeCache // default: NewMemoryCodeCache(CodeWindow)
+	// CodeWindow is how long a settled code exchange is remembered (default 5 minutes, a code's life).
+	CodeWindow time.Duration
+	// SessionTTL is how long a session lives without a refresh (default 30 days); each refresh slides it.
+	SessionTTL time.Duration
+	// Signup enables POST /v1/accounts.
+	Signup bool
+	// Argon2 sets the cost of new password hashes (default DefaultArgon2).
+	Argon2 Argon2Params
+	// Lockout limits password guessing (default DefaultLockout).
+	Lockout LockoutPolicy
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Service is the login service.
+type Service struct {
+	store      wxlogin.Store
+	tokens     *token.Issuer
+	sealer     wxlogin.Sealer
+	apps       map[string]AppClient
+	appOrder   []string
+	codes      CodeCache
+	sessionTTL time.Duration
+	signup     bool
+	argon      Argon2Params
+	lockout    LockoutPolicy
+	ipFails    ipFailures
+	now        func() time.Time
+	log        *slog.Logger
+}
+
+// New returns a Service; it fails when a required dependency is missing or an app is duplicated.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Tokens == nil || cfg.Sealer == nil {
+		return nil, errors.New("auth: Store, Tokens and Sealer are required")
+	}
+	s := &Service{
+		store:      cfg.Store,
+		tokens:     cfg.Tokens,
+		sealer:     cfg.Sealer,
+		apps:       map[string]AppClient{},
+		codes:      cfg.Codes,
+		sessionTTL: cfg.SessionTTL,
+		signup:     cfg.Signup,
+		argon:      cfg.Argon2,
+		lockout:    cfg.Lockout,
+		now:        cfg.Now,
+		log:        cfg.Logger,
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.sessionTTL <= 0 {
+		s.sessionTTL = 30 * 24 * time.Hour
+	}
+	if s.argon.Memory == 0 {
+		s.argon = DefaultArgon2
+	}
+	if s.lockout.MaxFailures <= 0 {
+		s.lockout = DefaultLockout
+	}
+	if s.codes == nil {
+		w := cfg.CodeWindow
+		if w <= 0 {
+			w = 5 * time.Minute
+		}
+		s.codes = NewMemoryCodeCache(w, s.now)
+	}
+	for _, a := range cfg.Apps {
+		if a.App.ID == "" || a.WeChat == nil {
+			return nil, errors.New("auth: every app needs an id and a WeChat client")
+		}
+		if _, dup := s.apps[a.App.ID]; dup {
+			return nil, errors.New("auth: app " + a.App.ID + " configured twice")
+		}
+		s.apps[a.App.ID] = a
+		s.appOrder = append(s.appOrder, a.App.ID)
+	}
+	return s, nil
+}
+
+// Meta describes where a request came from, for sessions and the audit trail.
+type Meta struct {
+	IP        string
+	UserAgent string
+}
+
+// app returns the configured app for appid; with appid "" and exactly one app, that app.
+// Errors: EINVALID (missing or unknown appid).
+func (s *Service) app(appid string) (AppClient, error) {
+	if appid == "" {
+		if len(s.appOrder) == 1 {
+			return s.apps[s.appOrder[0]], nil
+		}
+		return AppClient{}, wxlogin.Errorf(wxlogin.EINVALID, "appid is required: several apps are configured")
+	}
+	a, ok := s.apps[appid]
+	if !ok {
+		return AppClient{}, wxlogin.Errorf(wxlogin.EINVALID, "unknown appid %q", appid)
+	}
+	return a, nil
+}
+
+// wechatError maps an error of the WeChat client to a wxlogin error: the one place that does.
+func wechatError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case wechat.IsInvalidCode(err), wechat.IsCodeUsed(err):
+		return wxlogin.Errorf(wxlogin.EINVALIDCODE, "the code is invalid, expired or already used: call wx.login again")
+	case wechat.IsUserBlocked(err):
+		return wxlogin.Errorf(wxlogin.EUSERBLOCKED, "WeChat blocked this login as high-risk")
+	case wechat.IsTemporary(err), errors.Is(err, context.DeadlineExceeded):
+		return &wxlogin.Error{Code: wxlogin.EUPSTREAMUNAVAIL, Message: "WeChat is unavailable, try again shortly", RetryAfter: 2 * time.Second}
+	default:
+		return wxlogin.Errorf(wxlogin.EUPSTREAM, "WeChat returned an error")
+	}
+}
+
+// audit stores an audit event; failures are logged, never fatal to the caller's request.
+func (s *Service) audit(ctx context.Context, tx wxlogin.Tx, e *wxlogin.AuditEvent) {
+	if e.Time.IsZero() {
+		e.Time = s.now()
+	}
+	if tx == nil {
+		tx = s.store
+	}
+	if err := tx.AddAuditEvent(ctx, e); err != nil {
+		s.log.ErrorContext(ctx, "audit event not stored", "type", e.Type, "err", err)
+	}
+}

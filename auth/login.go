@@ -1,0 +1,311 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/token"
+	"github.com/wxlogin/wxlogin/wechat"
+)
+
+// Login is the result of a successful login or refresh: wxlogin's own login state.
+type Login struct {
+	AccessToken  wxlogin.Secret
+	ExpiresAt    time.Time
+	RefreshToken wxlogin.Secret
+	Session      *wxlogin.Session
+	User         *wxlogin.User
+	NewUser      bool
+}
+
+// WeChatLogin is the input of LoginWeChat.
+type WeChatLogin struct {
+	AppID    string
+	Code     string
+	Username string // optional: bind this WeChat identity to the account
+	Password string
+}
+
+const maxCodeLen = 128
+
+// validCode reports whether code can be a wx.login or phone code: 1..128 printable ASCII.
+func validCode(code string) bool {
+	if code == "" || len(code) > maxCodeLen || !utf8.ValidString(code) {
+		return false
+	}
+	for i := 0; i < len(code); i++ {
+		if code[i] < 0x21 || code[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// LoginWeChat exchanges a wx.login code and logs its WeChat user in: the user of (appid, openid),
+// else the user of its unionid, else a new user. The same code sent again within the code window
+// logs the same identity in again (a new session) without asking WeChat.
+// Errors: EINVALID, EINVALIDCODE, EUSERBLOCKED, EFORBIDDEN (disabled user), EUPSTREAMUNAVAIL,
+// EUPSTREAM, ECREDENTIALS and ECONFLICT (with credentials).
+func (s *Service) LoginWeChat(ctx context.Context, in WeChatLogin, meta Meta) (*Login, error) {
+	app, err := s.app(in.AppID)
+	if err != nil {
+		return nil, err
+	}
+	if !validCode(in.Code) {
+		return nil, wxlogin.Errorf(wxlogin.EINVALID, "code must be 1 to %d printable ASCII characters", maxCodeLen)
+	}
+	if (in.Username == "") != (in.Password == "") {
+		return nil, wxlogin.Errorf(wxlogin.EINVALID, "username and password go together")
+	}
+	var bindTo *wxlogin.Account
+	if in.Username != "" {
+		if bindTo, err = s.checkPassword(ctx, in.Username, in.Password, meta); err != nil {
+			return nil, err
+		}
+	}
+
+	key := codeKey(app.App.ID, in.Code)
+	prior, err := s.codes.Claim(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		openid     string
+		sessionKey []byte
+		unionid    string
+	)
+	if prior != nil {
+		openid = prior.OpenID
+	} else {
+		ws, err := app.WeChat.Code2Session(ctx, in.Code)
+		if err != nil {
+			_ = s.codes.Settle(ctx, key, nil)
+			s.audit(ctx, nil, &wxlogin.AuditEvent{Type: "login.failure", AppID: app.App.ID, IP: meta.IP, UserAgent: meta.UserAgent,
+				Detail: detail("method", "wechat", "reason", wxlogin.ErrorCode(wechatError(err)))})
+			return nil, wechatError(err)
+		}
+		if ws.OpenID == "" || ws.SessionKey == "" {
+			_ = s.codes.Settle(ctx, key, nil)
+			return nil, wxlogin.Errorf(wxlogin.EUPSTREAM, "WeChat answered without an openid or session_key")
+		}
+		openid, unionid = ws.OpenID, ws.UnionID
+		if sessionKey, err = s.sealer.Seal([]byte(ws.SessionKey.Reveal()), identityAD(app.App.ID, openid)); err != nil {
+			_ = s.codes.Settle(ctx, key, nil)
+			return nil, err
+		}
+	}
+
+	var login *Login
+	err = s.updateRetryConflict(ctx, func(tx wxlogin.Tx) error {
+		login = nil
+		res, err := s.upsertIdentity(ctx, tx, app.App, openid, unionid, sessionKey, bindTo)
+		if err != nil {
+			return err
+		}
+		if res.user.Disabled {
+			return wxlogin.Errorf(wxlogin.EFORBIDDEN, "this user is disabled")
+		}
+		login, err = s.startSession(ctx, tx, res.user, app.App.ID, "wechat", meta)
+		if err != nil {
+			return err
+		}
+		login.NewUser = res.created
+		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: s.now(), Type: "login.success", ActorID: res.user.ID, UserID: res.user.ID,
+			AppID: app.App.ID, SessionID: login.Session.ID, IP: meta.IP, UserAgent: meta.UserAgent,
+			Detail: detail("method", "wechat", "new_user", boolString(res.created), "dedup", boolString(prior != nil))})
+	})
+	if prior == nil {
+		// WeChat consumed the code whatever happened next: remember whose it was.
+		_ = s.codes.Settle(ctx, key, &CodeResult{AppID: app.App.ID, OpenID: openid})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.signAccess(login)
+}
+
+type upsertResult struct {
+	user     *wxlogin.User
+	identity *wxlogin.Identity
+	created  bool
+}
+
+// upsertIdentity finds or creates the user of (app, openid) and stores its new session_key (sealed;
+// nil when the code was a duplicate and WeChat was not asked). Rules:
+//   - a known identity keeps its user; a newly learned unionid is linked (see linkUnionID);
+//   - an unknown identity with a unionid known to a user joins that user;
+//   - otherwise a new user is created, or, with bindTo, the identity joins that account's user.
+//
+// Errors: ECONFLICT (the identity belongs to another user than bindTo, or unionid clash).
+func (s *Service) upsertIdentity(ctx context.Context, tx wxlogin.Tx, app wxlogin.App, openid, unionid string, sessionKey []byte, bindTo *wxlogin.Account) (*upsertResult, error) {
+	now := s.now()
+	id, err := tx.Identity(ctx, app.ID, openid)
+	switch {
+	case err == nil:
+		if sessionKey != nil {
+			id.SessionKey, id.SessionKeyUpdatedAt = sessionKey, now
+		}
+		if unionid != "" && id.UnionID != unionid {
+			id.UnionID = unionid
+		}
+		id.UpdatedAt = now
+		if bindTo != nil && id.UserID != bindTo.UserID {
+			if err := s.mergeInto(ctx, tx, id.UserID, bindTo.UserID, "bind"); err != nil {
+				return nil, err
+			}
+			id.UserID = bindTo.UserID
+		}
+		if err := tx.UpdateIdentity(ctx, id); err != nil {
+			return nil, err
+		}
+		user, err := tx.User(ctx, id.UserID)
+		if err != nil {
+			return nil, err
+		}
+		linked, err := s.linkUnionID(ctx, tx, user, unionid)
+		var f *final
+		switch {
+		case err == nil:
+			user = linked
+		case errors.As(err, &f) && bindTo == nil:
+			// A conflicting unionid must not lock the person out: log in the identity's user as
+			// before; the conflict is in the audit trail for the app to resolve.
+		default:
+			return nil, err
+		}
+		return &upsertResult{user: user, identity: id}, nil
+	case wxlogin.ErrorCode(err) != wxlogin.ENOTFOUND:
+		return nil, err
+	}
+	if sessionKey == nil {
+		// A duplicate code whose first exchange left no identity: treat it as the used code it is.
+		return nil, wxlogin.Errorf(wxlogin.EINVALIDCODE, "the code is invalid, expired or already used: call wx.login again")
+	}
+
+	var user *wxlogin.User
+	created := false
+	if bindTo != nil {
+		if user, err = tx.User(ctx, bindTo.UserID); err != nil {
+			return nil, err
+		}
+		if user, err = s.linkUnionID(ctx, tx, user, unionid); err != nil {
+			return nil, err
+		}
+	} else if unionid != "" {
+		user, err = tx.UserByUnionID(ctx, unionid)
+		if err != nil && wxlogin.ErrorCode(err) != wxlogin.ENOTFOUND {
+			return nil, err
+		}
+	}
+	if user == nil {
+		user = &wxlogin.User{ID: wxlogin.NewID("usr"), UnionID: unionid, CreatedAt: now, UpdatedAt: now}
+		if err := tx.CreateUser(ctx, user); err != nil {
+			return nil, err
+		}
+		created = true
+	}
+	id = &wxlogin.Identity{AppID: app.ID, OpenID: openid, UnionID: unionid, UserID: user.ID,
+		SessionKey: sessionKey, SessionKeyUpdatedAt: now, CreatedAt: now, UpdatedAt: now}
+	if err := tx.CreateIdentity(ctx, id); err != nil {
+		return nil, err
+	}
+	return &upsertResult{user: user, identity: id, created: created}, nil
+}
+
+// startSession creates a session for user with its first refresh token. The access token is signed
+// after the transaction commits (signAccess).
+func (s *Service) startSession(ctx context.Context, tx wxlogin.Tx, user *wxlogin.User, appid, method string, meta Meta) (*Login, error) {
+	now := s.now()
+	sess := &wxlogin.Session{ID: wxlogin.NewID("ses"), UserID: user.ID, AppID: appid, Method: method,
+		UserAgent: truncate(meta.UserAgent, 256), IP: meta.IP, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.sessionTTL)}
+	if err := tx.CreateSession(ctx, sess); err != nil {
+		return nil, err
+	}
+	refresh, hash := token.NewRefreshToken()
+	if err := tx.CreateRefreshToken(ctx, &wxlogin.RefreshToken{Hash: hash, SessionID: sess.ID, CreatedAt: now, ExpiresAt: sess.ExpiresAt}); err != nil {
+		return nil, err
+	}
+	return &Login{RefreshToken: refresh, Session: sess, User: user}, nil
+}
+
+// signAccess fills in the access token of l.
+func (s *Service) signAccess(l *Login) (*Login, error) {
+	tok, claims, err := s.tokens.Issue(l.User.ID, l.Session.ID, audience(l.Session.AppID))
+	if err != nil {
+		return nil, err
+	}
+	l.AccessToken, l.ExpiresAt = wxlogin.Secret(tok), claims.ExpiresAt
+	return l, nil
+}
+
+// audience returns the aud claim for a session of appid.
+func audience(appid string) string {
+	if appid == "" {
+		return "wxlogin"
+	}
+	return appid
+}
+
+// updateRetryConflict runs fn in a transaction and runs it again (up to 3 times in all) when it
+// fails with ECONFLICT from a concurrent writer, so that racing first logins find each other's rows.
+func (s *Service) updateRetryConflict(ctx context.Context, fn func(tx wxlogin.Tx) error) error {
+	var err error
+	for range 3 {
+		err = s.store.Update(ctx, fn)
+		var f *final
+		if wxlogin.ErrorCode(err) != wxlogin.ECONFLICT || errors.As(err, &f) {
+			return err
+		}
+	}
+	return err
+}
+
+// final wraps an error the service decided (a conflict of rules, not of racing writers): retrying
+// the transaction cannot change it.
+type final struct{ err *wxlogin.Error }
+
+func (f *final) Error() string { return f.err.Error() }
+func (f *final) Unwrap() error { return f.err }
+
+// conflictf returns a final ECONFLICT error.
+func conflictf(format string, args ...any) error {
+	return &final{wxlogin.Errorf(wxlogin.ECONFLICT, format, args...)}
+}
+
+// identityAD is the additional data a session_key is sealed with: it binds the sealed key to its
+// identity, so a sealed key copied to another row does not open.
+func identityAD(appid, openid string) []byte { return []byte("session_key\x00" + appid + "\x00" + openid) }
+
+// detail returns a JSON object of the key/value pairs, for AuditEvent.Detail.
+func detail(kv ...string) string {
+	m := make(map[string]string, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+func boolString(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for !utf8.ValidString(s) && len(s) > 0 {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+var _ = wechat.ErrDecrypt

@@ -1,0 +1,233 @@
+package auth
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/token"
+)
+
+// Principal is who an access token speaks for.
+type Principal struct {
+	UserID    string
+	SessionID string
+	AppID     string // "" when the session has no app
+	Claims    *token.Claims
+}
+
+var errUnauthorized = wxlogin.Errorf(wxlogin.EUNAUTHORIZED, "the access token is invalid, expired or revoked")
+
+// Authenticate returns the principal of a valid access token whose session is still active.
+// Errors: EUNAUTHORIZED.
+func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Principal, error) {
+	claims, err := s.tokens.Verify(accessToken)
+	if err != nil {
+		return nil, errUnauthorized
+	}
+	sess, err := s.store.Session(ctx, claims.SessionID)
+	if wxlogin.ErrorCode(err) == wxlogin.ENOTFOUND {
+		return nil, errUnauthorized
+	} else if err != nil {
+		return nil, err
+	}
+	if !sess.Active(s.now()) || sess.UserID != claims.UserID {
+		return nil, errUnauthorized
+	}
+	return &Principal{UserID: sess.UserID, SessionID: sess.ID, AppID: sess.AppID, Claims: claims}, nil
+}
+
+// Refresh exchanges a refresh token for a new access token and a new refresh token. A refresh token
+// works once: presenting a spent one revokes its whole session (someone else has a copy).
+// Errors: EUNAUTHORIZED, EFORBIDDEN (disabled user).
+func (s *Service) Refresh(ctx context.Context, refreshToken string, meta Meta) (*Login, error) {
+	if refreshToken == "" || len(refreshToken) > 256 {
+		return nil, wxlogin.Errorf(wxlogin.EUNAUTHORIZED, "the refresh token is invalid, expired or revoked")
+	}
+	hash := token.HashRefreshToken(refreshToken)
+	var (
+		login  *Login
+		reused bool
+	)
+	err := s.store.Update(ctx, func(tx wxlogin.Tx) error {
+		login, reused = nil, false
+		now := s.now()
+		rt, err := tx.RefreshToken(ctx, hash)
+		if err != nil {
+			return err
+		}
+		sess, err := tx.Session(ctx, rt.SessionID)
+		if err != nil {
+			return err
+		}
+		if !rt.UsedAt.IsZero() {
+			reused = true
+			if sess.RevokedAt.IsZero() {
+				sess.RevokedAt = now
+				if err := tx.UpdateSession(ctx, sess); err != nil {
+					return err
+				}
+			}
+			return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: now, Type: "refresh.reuse", UserID: sess.UserID, AppID: sess.AppID,
+				SessionID: sess.ID, IP: meta.IP, UserAgent: meta.UserAgent, Detail: detail("action", "session revoked")})
+		}
+		if !sess.Active(now) || !now.Before(rt.ExpiresAt) {
+			return errRefresh
+		}
+		user, err := tx.User(ctx, sess.UserID)
+		if err != nil {
+			return err
+		}
+		if user.Disabled {
+			return wxlogin.Errorf(wxlogin.EFORBIDDEN, "this user is disabled")
+		}
+		rt.UsedAt = now
+		if err := tx.UpdateRefreshToken(ctx, rt); err != nil {
+			return err
+		}
+		sess.LastSeenAt, sess.ExpiresAt = now, now.Add(s.sessionTTL)
+		if meta.IP != "" {
+			sess.IP = meta.IP
+		}
+		if err := tx.UpdateSession(ctx, sess); err != nil {
+			return err
+		}
+		next, nextHash := token.NewRefreshToken()
+		if err := tx.CreateRefreshToken(ctx, &wxlogin.RefreshToken{Hash: nextHash, SessionID: sess.ID, CreatedAt: now, ExpiresAt: sess.ExpiresAt}); err != nil {
+			return err
+		}
+		login = &Login{RefreshToken: next, Session: sess, User: user}
+		return nil
+	})
+	switch {
+	case wxlogin.ErrorCode(err) == wxlogin.ENOTFOUND:
+		return nil, errRefresh
+	case err != nil:
+		return nil, err
+	case reused:
+		return nil, wxlogin.Errorf(wxlogin.EUNAUTHORIZED, "this refresh token was already used; the session is revoked, log in again")
+	}
+	return s.signAccess(login)
+}
+
+var errRefresh = wxlogin.Errorf(wxlogin.EUNAUTHORIZED, "the refresh token is invalid, expired or revoked")
+
+// Logout revokes the session. Errors: ENOTFOUND.
+func (s *Service) Logout(ctx context.Context, p *Principal, meta Meta) error {
+	return s.revokeSession(ctx, p.UserID, p.SessionID, p.UserID, "logout", meta)
+}
+
+// LogoutAll revokes every session of the principal's user.
+func (s *Service) LogoutAll(ctx context.Context, p *Principal, meta Meta) error {
+	return s.store.Update(ctx, func(tx wxlogin.Tx) error {
+		now := s.now()
+		ids, err := tx.RevokeUserSessions(ctx, p.UserID, now)
+		if err != nil {
+			return err
+		}
+		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: now, Type: "logout.all", ActorID: p.UserID, UserID: p.UserID,
+			SessionID: p.SessionID, IP: meta.IP, UserAgent: meta.UserAgent, Detail: detail("sessions", strconv.Itoa(len(ids)))})
+	})
+}
+
+// RevokeSession revokes one of the principal's own sessions. Errors: ENOTFOUND (no such session of
+// this user).
+func (s *Service) RevokeSession(ctx context.Context, p *Principal, sessionID string, meta Meta) error {
+	return s.revokeSession(ctx, p.UserID, sessionID, p.UserID, "session.revoke", meta)
+}
+
+func (s *Service) revokeSession(ctx context.Context, userID, sessionID, actor, event string, meta Meta) error {
+	return s.store.Update(ctx, func(tx wxlogin.Tx) error {
+		sess, err := tx.Session(ctx, sessionID)
+		if wxlogin.ErrorCode(err) == wxlogin.ENOTFOUND || (err == nil && sess.UserID != userID) {
+			return wxlogin.Errorf(wxlogin.ENOTFOUND, "no such session")
+		} else if err != nil {
+			return err
+		}
+		now := s.now()
+		if sess.RevokedAt.IsZero() {
+			sess.RevokedAt = now
+			if err := tx.UpdateSession(ctx, sess); err != nil {
+				return err
+			}
+		}
+		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: now, Type: event, ActorID: actor, UserID: userID,
+			AppID: sess.AppID, SessionID: sess.ID, IP: meta.IP, UserAgent: meta.UserAgent})
+	})
+}
+
+// Profile is a user as the user sees themselves.
+type Profile struct {
+	User       *wxlogin.User
+	Username   string
+	Identities []*wxlogin.Identity
+}
+
+// Me returns the profile of the principal's user. Errors: EUNAUTHORIZED (user gone).
+func (s *Service) Me(ctx context.Context, p *Principal) (*Profile, error) {
+	u, err := s.store.User(ctx, p.UserID)
+	if wxlogin.ErrorCode(err) == wxlogin.ENOTFOUND {
+		return nil, errUnauthorized
+	} else if err != nil {
+		return nil, err
+	}
+	prof := &Profile{User: u}
+	if a, err := s.store.AccountByUser(ctx, u.ID); err == nil {
+		prof.Username = a.Username
+	} else if wxlogin.ErrorCode(err) != wxlogin.ENOTFOUND {
+		return nil, err
+	}
+	if prof.Identities, err = s.store.IdentitiesByUser(ctx, u.ID); err != nil {
+		return nil, err
+	}
+	return prof, nil
+}
+
+// Sessions returns the user's active sessions, newest first.
+func (s *Service) Sessions(ctx context.Context, p *Principal) ([]*wxlogin.Session, error) {
+	all, err := s.store.SessionsByUser(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	active := all[:0]
+	for _, sess := range all {
+		if sess.Active(now) {
+			active = append(active, sess)
+		}
+	}
+	return active, nil
+}
+
+// Introspection is the RFC 7662 answer about a token.
+type Introspection struct {
+	Active    bool
+	UserID    string
+	SessionID string
+	Audience  string
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+}
+
+// Introspect tells a business service whether an access token is active and whom it speaks for.
+// An invalid, expired or revoked token is simply not active (no error).
+func (s *Service) Introspect(ctx context.Context, accessToken string) (*Introspection, error) {
+	p, err := s.Authenticate(ctx, accessToken)
+	if wxlogin.ErrorCode(err) == wxlogin.EUNAUTHORIZED {
+		return &Introspection{}, nil
+	} else if err != nil {
+		return nil, err
+	}
+	return &Introspection{Active: true, UserID: p.UserID, SessionID: p.SessionID, Audience: p.Claims.Audience,
+		IssuedAt: p.Claims.IssuedAt, ExpiresAt: p.Claims.ExpiresAt}, nil
+}
+
+// Tokens returns the token issuer (JWKS for the HTTP layer).
+func (s *Service) Tokens() *token.Issuer { return s.tokens }
+
+// Ready returns nil when the store answers.
+func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
+
+// SignupEnabled reports whether POST /v1/accounts is on.
+func (s *Service) SignupEnabled() bool { return s.signup }

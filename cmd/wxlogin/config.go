@@ -1,0 +1,204 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the configuration of `wxlogin serve`. Every setting has a YAML key and an environment
+// variable WXLOGIN_<KEY in upper case>; the variable wins. Every variable may also be given as
+// WXLOGIN_<KEY>_FILE naming a file that holds the value (for secrets mounted as files).
+type Config struct {
+	Addr              string        `yaml:"addr" doc:"address to listen on" default:":8080"`
+	Database          string        `yaml:"database" doc:"sqlite:PATH (or a plain path)" default:"sqlite:wxlogin.db"`
+	MigrateOnStart    bool          `yaml:"migrate_on_start" doc:"apply schema migrations at start" default:"true"`
+	Apps              string        `yaml:"apps" doc:"mini programs, comma-separated appid:secret[:open-platform-id]" secret:"true"`
+	WeChatBaseURL     string        `yaml:"wechat_base_url" doc:"WeChat API base URL (point it at a simulator in tests)" default:"https://api.weixin.qq.com"`
+	WeChatTimeout     time.Duration `yaml:"wechat_timeout" doc:"timeout of one WeChat API call" default:"5s"`
+	Issuer            string        `yaml:"issuer" doc:"iss claim of access tokens" default:"wxlogin"`
+	AccessTokenTTL    time.Duration `yaml:"access_token_ttl" doc:"lifetime of access tokens" default:"2h"`
+	SessionTTL        time.Duration `yaml:"session_ttl" doc:"idle lifetime of a session (each refresh slides it)" default:"720h"`
+	SigningAlgorithm  string        `yaml:"signing_algorithm" doc:"ES256 or EdDSA" default:"ES256"`
+	DataKeys          string        `yaml:"data_keys" doc:"keys sealing secrets at rest, comma-separated id:base64(32 bytes); the first seals (make one with 'wxlogin keygen')" secret:"true"`
+	Signup            bool          `yaml:"signup" doc:"enable POST /v1/accounts" default:"false"`
+	IntrospectClients string        `yaml:"introspection_clients" doc:"business services allowed to introspect, comma-separated id:secret" secret:"true"`
+	AdminTokens       string        `yaml:"admin_tokens" doc:"operator tokens of the admin API, comma-separated" secret:"true"`
+	CodeWindow        time.Duration `yaml:"code_window" doc:"how long a code exchange is remembered to de-duplicate retries" default:"5m"`
+	TrustProxyHeaders bool          `yaml:"trust_proxy_headers" doc:"take the client IP from X-Forwarded-For (only behind a proxy that sets it)" default:"false"`
+	MaxBodyBytes      int64         `yaml:"max_body_bytes" doc:"largest accepted request body" default:"65536"`
+	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout" doc:"how long SIGTERM waits for in-flight requests" default:"15s"`
+	Argon2Memory      uint32        `yaml:"argon2_memory_kib" doc:"argon2id memory cost of new password hashes, KiB" default:"19456"`
+	Argon2Time        uint32        `yaml:"argon2_time" doc:"argon2id passes" default:"2"`
+	Argon2Threads     uint8         `yaml:"argon2_threads" doc:"argon2id lanes" default:"1"`
+	LockoutFailures   int           `yaml:"lockout_failures" doc:"consecutive wrong passwords that lock an account" default:"5"`
+	LockoutDuration   time.Duration `yaml:"lockout_duration" doc:"how long a locked account stays locked" default:"15m"`
+	LogFormat         string        `yaml:"log_format" doc:"json or text" default:"json"`
+	LogLevel          string        `yaml:"log_level" doc:"debug, info, warn or error" default:"info"`
+}
+
+// envName returns the environment variable of a YAML key.
+func envName(key string) string { return "WXLOGIN_" + strings.ToUpper(key) }
+
+// loadConfig returns the defaults, overlaid by the YAML file at path (if any), overlaid by the
+// environment. Errors name the setting at fault and never echo a secret's value.
+func loadConfig(path string, getenv func(string) string) (*Config, error) {
+	cfg := defaultConfig()
+	v := reflect.ValueOf(cfg).Elem()
+	t := v.Type()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config file: %w", err)
+		}
+		var raw map[string]yaml.Node
+		if err := yaml.Unmarshal(b, &raw); err != nil {
+			return nil, fmt.Errorf("config file %s: not valid YAML: %v", path, yamlLine(err))
+		}
+		known := map[string]int{}
+		for i := 0; i < t.NumField(); i++ {
+			known[t.Field(i).Tag.Get("yaml")] = i
+		}
+		for key, node := range raw {
+			name, isFile := strings.CutSuffix(key, "_file")
+			i, ok := known[key]
+			if !ok && isFile {
+				i, ok = known[name]
+			}
+			if !ok {
+				return nil, fmt.Errorf("config file %s: unknown setting %q", path, key)
+			}
+			val := node.Value
+			if node.Kind != yaml.ScalarNode {
+				return nil, fmt.Errorf("config file %s: %s must be a single value", path, key)
+			}
+			if _, exact := known[key]; !exact {
+				if val, err = readSecretFile(val); err != nil {
+					return nil, fmt.Errorf("%s: %w", key, err)
+				}
+			}
+			if err := setField(v.Field(i), val); err != nil {
+				return nil, fmt.Errorf("config file %s: %s: %w", path, key, err)
+			}
+		}
+	}
+	for i := 0; i < t.NumField(); i++ {
+		key := t.Field(i).Tag.Get("yaml")
+		name := envName(key)
+		val, set := getenv(name), getenv(name) != ""
+		if f := getenv(name + "_FILE"); f != "" {
+			if set {
+				return nil, fmt.Errorf("both %s and %s_FILE are set: use one", name, name)
+			}
+			var err error
+			if val, err = readSecretFile(f); err != nil {
+				return nil, fmt.Errorf("%s_FILE: %w", name, err)
+			}
+			set = true
+		}
+		if set {
+			if err := setField(v.Field(i), val); err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+		}
+	}
+	return cfg, cfg.validate()
+}
+
+// defaultConfig returns the configuration with every default applied.
+func defaultConfig() *Config {
+	cfg := &Config{}
+	v := reflect.ValueOf(cfg).Elem()
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		if d, ok := t.Field(i).Tag.Lookup("default"); ok {
+			if err := setField(v.Field(i), d); err != nil {
+				panic("wxlogin: bad default of " + t.Field(i).Tag.Get("yaml")) // a programming error, caught by tests
+			}
+		}
+	}
+	return cfg
+}
+
+// readSecretFile returns a file's content without trailing newlines.
+func readSecretFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+func yamlLine(err error) string {
+	s := err.Error()
+	return strings.TrimPrefix(s, "yaml: ")
+}
+
+// setField parses s into a field of Config; the error never contains s.
+func setField(f reflect.Value, s string) error {
+	switch f.Interface().(type) {
+	case string:
+		f.SetString(s)
+	case bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return errors.New("must be true or false")
+		}
+		f.SetBool(b)
+	case time.Duration:
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return errors.New("must be a duration such as 30s, 5m or 2h")
+		}
+		f.SetInt(int64(d))
+	case int, int64:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			return errors.New("must be a non-negative whole number")
+		}
+		f.SetInt(n)
+	case uint32, uint8:
+		n, err := strconv.ParseUint(s, 10, f.Type().Bits())
+		if err != nil {
+			return fmt.Errorf("must be a whole number below %d", uint64(1)<<f.Type().Bits())
+		}
+		f.SetUint(n)
+	default:
+		return fmt.Errorf("unsupported setting type %s", f.Type())
+	}
+	return nil
+}
+
+// validate reports the first setting that cannot work, with a message that says how to fix it.
+func (c *Config) validate() error {
+	switch {
+	case c.Apps == "":
+		return errors.New("no mini program configured: set WXLOGIN_APPS (or apps:) to appid:secret[:platform]")
+	case c.DataKeys == "":
+		return errors.New("no data key: set WXLOGIN_DATA_KEYS (or data_keys:); make one with 'wxlogin keygen'")
+	case c.SigningAlgorithm != "ES256" && c.SigningAlgorithm != "EdDSA":
+		return errors.New("signing_algorithm must be ES256 or EdDSA")
+	case c.AccessTokenTTL < time.Minute || c.AccessTokenTTL > 24*time.Hour:
+		return errors.New("access_token_ttl must be between 1m and 24h")
+	case c.SessionTTL < c.AccessTokenTTL:
+		return errors.New("session_ttl must be at least access_token_ttl")
+	case c.LogFormat != "json" && c.LogFormat != "text":
+		return errors.New("log_format must be json or text")
+	case c.Argon2Memory < 8*1024 || c.Argon2Time < 1 || c.Argon2Threads < 1:
+		return errors.New("argon2 parameters too weak: memory >= 8192 KiB, time >= 1, threads >= 1")
+	case c.MaxBodyBytes < 1024:
+		return errors.New("max_body_bytes must be at least 1024")
+	case c.LockoutFailures < 1:
+		return errors.New("lockout_failures must be at least 1")
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Introspection credentials of `wxlogin dev` (documented in README.md; dev only).
+const (
+	devClientID     = "dev-service"
+	devClientSecret = "dev-service-secret"
+)
+
+// runDev runs the whole stack on one machine: the WeChat simulator, the server on SQLite, sign-up
+// on, and prints the curl commands of the login sequence.
+func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("dev", stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "address of the wxlogin server")
+	simAddr := fs.String("sim-addr", "127.0.0.1:8081", "address of the WeChat simulator")
+	db := fs.String("db", "wxlogin-dev.db", "SQLite database file (created if missing; its data key sits beside it in FILE.key)")
+	var apps appFlags
+	fs.Var(&apps, "app", "a mini program, appid:secret[:platform] (repeatable; default: the demo app)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	sim, simApps, err := newSim(apps)
+	if err != nil {
+		return err
+	}
+	keys, err := loadOrCreateKeyFile(*db + ".key")
+	if err != nil {
+		return fmt.Errorf("data key file: %w", err)
+	}
+	simLn, err := net.Listen("tcp", *simAddr)
+	if err != nil {
+		return fmt.Errorf("simulator: %w", err)
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		simLn.Close()
+		return fmt.Errorf("server: %w", err)
+	}
+
+	cfg := defaultConfig()
+	appSpecs := make([]string, len(simApps))
+	for i, a := range simApps {
+		appSpecs[i] = a.ID + ":" + a.Secret
+		if a.Platform != "" {
+			appSpecs[i] += ":" + a.Platform
+		}
+	}
+	cfg.Apps = strings.Join(appSpecs, ",")
+	cfg.DataKeys = keys
+	cfg.Database = "sqlite:" + *db
+	cfg.WeChatBaseURL = "http://" + simLn.Addr().String()
+	cfg.Signup = true
+	cfg.IntrospectClients = devClientID + ":" + devClientSecret
+	cfg.LogFormat = "text"
+	cfg.ShutdownTimeout = 5 * time.Second
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	logger, err := newLogger(stderr, "text", "info")
+	if err != nil {
+		return err
+	}
+	st, err := buildStack(ctx, cfg, logger, &http.Client{Timeout: cfg.WeChatTimeout})
+	if err != nil {
+		simLn.Close()
+		ln.Close()
+		return err
+	}
+	defer st.Close()
+
+	printDevGuide(stdout, "http://"+ln.Addr().String(), "http://"+simLn.Addr().String(), simApps[0].ID, *db)
+	errc := make(chan error, 2)
+	go func() { errc <- serveUntilDone(ctx, newHTTPServer(sim, logger), simLn, cfg.ShutdownTimeout) }()
+	go func() { errc <- serveUntilDone(ctx, newHTTPServer(st.handler, logger), ln, cfg.ShutdownTimeout) }()
+	err = <-errc
+	if err2 := <-errc; err == nil {
+		err = err2
+	}
+	return err
+}
+
+// printDevGuide prints what to try against a dev stack.
+func printDevGuide(w io.Writer, server, sim, appid, db string) {
+	fmt.Fprintf(w, `wxlogin dev is running.
+  server            %[1]s   (SQLite: %[4]s, sign-up on)
+  WeChat simulator  %[2]s   (app %[3]s)
+  introspection     client %[5]s, secret %[6]s
+
+Try the login sequence (needs curl; jq makes it easier to read):
+
+  # 1. The mini program calls wx.login() on device user "alice" (the simulator plays the device):
+  CODE=$(curl -s -X POST %[2]s/sim/login -H 'Content-Type: application/json' \
+    -d '{"appid":"%[3]s","user":"alice"}' | sed 's/.*"code":"\([^"]*\)".*/\1/')
+
+  # 2. It sends the code to wxlogin and gets wxlogin's own login state:
+  curl -s -X POST %[1]s/v1/login/wechat -H 'Content-Type: application/json' \
+    -d "{\"appid\":\"%[3]s\",\"code\":\"$CODE\"}" | tee /tmp/wxlogin-login.json
+  ACCESS=$(sed 's/.*"access_token":"\([^"]*\)".*/\1/' /tmp/wxlogin-login.json)
+  REFRESH=$(sed 's/.*"refresh_token":"\([^"]*\)".*/\1/' /tmp/wxlogin-login.json)
+
+  # 3. Later requests carry the access token:
+  curl -s %[1]s/v1/me -H "Authorization: Bearer $ACCESS"
+
+  # 4. Refresh (the old refresh token is spent; using it again revokes the session):
+  curl -s -X POST %[1]s/v1/token/refresh -H 'Content-Type: application/json' \
+    -d "{\"refresh_token\":\"$REFRESH\"}"
+
+  # 5. Log out:
+  curl -s -X POST %[1]s/v1/logout -H "Authorization: Bearer $ACCESS" -o /dev/null -w '%%{http_code}\n'
+
+Or let wxlogin play it all:  go run ./cmd/wxlogin demo
+Press Ctrl-C to stop.
+`, server, sim, appid, db, devClientID, devClientSecret)
+}

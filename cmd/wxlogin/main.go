@@ -1,0 +1,80 @@
+// Command wxlogin is the login and identity server for WeChat Mini Programs.
+//
+//	wxlogin dev       the whole stack on one machine (server, WeChat simulator, SQLite)
+//	wxlogin serve     the production server (YAML config + WXLOGIN_* environment)
+//	wxlogin sim       the WeChat simulator alone
+//	wxlogin migrate   apply schema migrations
+//	wxlogin demo      play a mini program against a running dev stack
+//	wxlogin keygen    print a new data key for WXLOGIN_DATA_KEYS
+//	wxlogin version   print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "wxlogin:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+const usage = `wxlogin: login and identity server for WeChat Mini Programs
+
+Usage:
+  wxlogin dev      [--addr 127.0.0.1:8080] [--sim-addr 127.0.0.1:8081] [--db wxlogin-dev.db] [--app appid:secret[:platform]]...
+  wxlogin serve    [--config wxlogin.yaml]
+  wxlogin sim      [--addr 127.0.0.1:8081] [--app appid:secret[:platform]]...
+  wxlogin migrate  [--config wxlogin.yaml]
+  wxlogin demo     [--server http://127.0.0.1:8080] [--sim http://127.0.0.1:8081] [--appid ID] [--user NAME]
+  wxlogin keygen   [--id k1]
+  wxlogin version
+`
+
+// run runs the wxlogin command line: args[1] names the subcommand.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) < 2 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	rest := args[2:]
+	switch args[1] {
+	case "dev":
+		return runDev(ctx, rest, stdout, stderr)
+	case "serve":
+		return runServe(ctx, rest, getenv, stdout, stderr)
+	case "sim":
+		return runSim(ctx, rest, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, rest, getenv, stdout, stderr)
+	case "demo":
+		return runDemo(ctx, rest, stdout, stderr)
+	case "keygen":
+		return runKeygen(rest, stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "wxlogin", version)
+		return nil
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprintf(stderr, "wxlogin: unknown command %q\n\n%s", args[1], usage)
+		return errUsage
+	}
+}

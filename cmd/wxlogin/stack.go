@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/auth"
+	wxhttp "github.com/wxlogin/wxlogin/http"
+	"github.com/wxlogin/wxlogin/keyring"
+	"github.com/wxlogin/wxlogin/sqlite"
+	"github.com/wxlogin/wxlogin/token"
+	"github.com/wxlogin/wxlogin/wechat"
+	"github.com/wxlogin/wxlogin/wechatsim"
+)
+
+// stack is a wired server: its handler and what must be closed after it stops.
+type stack struct {
+	handler http.Handler
+	store   wxlogin.Store
+}
+
+func (s *stack) Close() error { return s.store.Close() }
+
+// parseApps parses "appid:secret[:platform],..." into apps; errors never echo a secret.
+func parseApps(s string) ([]wxlogin.App, error) {
+	var apps []wxlogin.App
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		a, err := wechatsim.ParseApp(item)
+		if err != nil {
+			appid, _, _ := strings.Cut(item, ":")
+			return nil, fmt.Errorf("app %q: want appid:secret[:platform]", appid)
+		}
+		apps = append(apps, wxlogin.App{ID: a.ID, Secret: wxlogin.Secret(a.Secret), Platform: a.Platform})
+	}
+	if len(apps) == 0 {
+		return nil, errors.New("no app configured")
+	}
+	return apps, nil
+}
+
+// parsePairs parses "id:secret,..." into a map; errors never echo a secret.
+func parsePairs(s, what string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		id, secret, ok := strings.Cut(item, ":")
+		if !ok || id == "" || secret == "" {
+			return nil, fmt.Errorf("%s: each entry must be id:secret (entry %q is not)", what, id)
+		}
+		out[id] = secret
+	}
+	return out, nil
+}
+
+// openStore opens the store a database URL names: "sqlite:PATH" or a plain path.
+func openStore(ctx context.Context, url string, logger *slog.Logger) (*sqlite.Store, error) {
+	path, ok := strings.CutPrefix(url, "sqlite:")
+	if !ok {
+		if strings.Contains(url, "://") {
+			return nil, fmt.Errorf("database %q: only sqlite:PATH is supported by this build", strings.SplitN(url, "://", 2)[0]+"://…")
+		}
+		path = url
+	}
+	path = strings.TrimPrefix(path, "//")
+	if path == "" {
+		return nil, errors.New("database: empty sqlite path")
+	}
+	return sqlite.Open(ctx, path, sqlite.WithLogger(logger))
+}
+
+// buildStack wires store, keys, WeChat clients, the auth service and the HTTP API from cfg.
+func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClient *http.Client) (*stack, error) {
+	apps, err := parseApps(cfg.Apps)
+	if err != nil {
+		return nil, err
+	}
+	ring, err := keyring.Parse(cfg.DataKeys)
+	if err != nil {
+		return nil, fmt.Errorf("data_keys: %w", err)
+	}
+	clients, err := parsePairs(cfg.IntrospectClients, "introspection_clients")
+	if err != nil {
+		return nil, err
+	}
+	store, err := openStore(ctx, cfg.Database, logger)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			store.Close()
+		}
+	}()
+	if cfg.MigrateOnStart {
+		if err := store.Migrate(ctx); err != nil {
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+	} else if m, err := store.Migrated(ctx); err != nil || !m {
+		return nil, errors.New("the database is not migrated: run 'wxlogin migrate' first (or set migrate_on_start)")
+	}
+	issuer, err := token.New(ctx, token.Options{Keys: store, Sealer: ring, Issuer: cfg.Issuer, TTL: cfg.AccessTokenTTL,
+		Algorithm: cfg.SigningAlgorithm})
+	if err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	if httpClient == nil {
+		httpClient = &http.Client{Timeout: cfg.WeChatTimeout}
+	}
+	tokens := wechat.NewMemoryTokenCache()
+	var appClients []auth.AppClient
+	for _, a := range apps {
+		c := wechat.NewClient(wechat.Config{BaseURL: cfg.WeChatBaseURL, AppID: a.ID, Secret: a.Secret,
+			HTTPClient: httpClient, Logger: logger, Tokens: tokens})
+		appClients = append(appClients, auth.AppClient{App: a, WeChat: c})
+	}
+	svc, err := auth.New(auth.Config{Store: store, Tokens: issuer, Sealer: ring, Apps: appClients,
+		CodeWindow: cfg.CodeWindow, SessionTTL: cfg.SessionTTL, Signup: cfg.Signup,
+		Argon2:  auth.Argon2Params{Memory: cfg.Argon2Memory, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads},
+		Lockout: auth.LockoutPolicy{MaxFailures: cfg.LockoutFailures, LockFor: cfg.LockoutDuration, IPMaxFailures: 30, IPWindow: 15 * time.Minute},
+		Logger:  logger})
+	if err != nil {
+		return nil, err
+	}
+	h := wxhttp.NewServer(logger, wxhttp.Config{IntrospectionClients: clients, Issuer: cfg.Issuer, TrustProxyHeaders: cfg.TrustProxyHeaders,
+		MaxBodyBytes: cfg.MaxBodyBytes}, svc)
+	ok = true
+	return &stack{handler: h, store: store}, nil
+}
+
+// newHTTPServer returns an http.Server with limits a public login server needs.
+func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// serveUntilDone serves srv on ln until ctx ends, then shuts down within grace.
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Duration) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// newLogger returns a slog logger of the configured format and level.
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	lvl, err := parseLevel(level)
+	if err != nil {
+		return nil, err
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewJSONHandler(w, opts)), nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, errors.New("log_level must be debug, info, warn or error")
+	}
+	return l, nil
+}

@@ -1,0 +1,72 @@
+// Package http is wxlogin's HTTP API: routes.go lists every route; handlers decode requests, call
+// the auth service and encode its answers; errors leave in the one JSON shape of DESIGN.md §4.
+package http
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/wxlogin/wxlogin/auth"
+)
+
+// Config configures the HTTP API.
+type Config struct {
+	// IntrospectionClients maps a service's client id to its secret (HTTP Basic on /v1/introspect).
+	IntrospectionClients map[string]string
+	// TrustProxyHeaders makes the client IP come from X-Forwarded-For / X-Real-IP (behind a proxy
+	// that sets them); otherwise it is the connection's address.
+	TrustProxyHeaders bool
+	// Issuer is the iss of access tokens, echoed by introspection.
+	Issuer string
+	// MaxBodyBytes caps request bodies (default 64 KiB).
+	MaxBodyBytes int64
+	Now          func() time.Time
+}
+
+// NewServer returns the HTTP handler of the whole API.
+func NewServer(logger *slog.Logger, cfg Config, svc *auth.Service) http.Handler {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 64 << 10
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &server{log: logger, cfg: cfg, svc: svc, clients: hashClients(cfg.IntrospectionClients)}
+	mux := http.NewServeMux()
+	addRoutes(mux, s)
+	var h http.Handler = jsonNotFound(mux, s)
+	h = s.logRequests(h)
+	h = s.recoverPanics(h)
+	h = withRequestID(h)
+	return h
+}
+
+type server struct {
+	log     *slog.Logger
+	cfg     Config
+	svc     *auth.Service
+	clients map[string][32]byte // client id → sha256(secret)
+}
+
+// hashClients keeps only hashes of the introspection secrets in memory.
+func hashClients(m map[string]string) map[string][32]byte {
+	out := make(map[string][32]byte, len(m))
+	for id, secret := range m {
+		out[id] = sha256.Sum256([]byte(secret))
+	}
+	return out
+}
+
+// checkClient reports whether id/secret is a configured introspection client, in constant time
+// for the secret.
+func (s *server) checkClient(id, secret string) bool {
+	want, ok := s.clients[id]
+	got := sha256.Sum256([]byte(secret))
+	return subtle.ConstantTimeCompare(want[:], got[:]) == 1 && ok
+}
