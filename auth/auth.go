@@ -46,8 +46,8 @@ type Config struct {
 	Argon2 Argon2Params
 	// Lockout limits password guessing (default DefaultLockout).
 	Lockout LockoutPolicy
-	Now    func() time.Time
-	Logger *slog.Logger
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // Service is the login service.

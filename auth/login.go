@@ -278,7 +278,9 @@ func conflictf(format string, args ...any) error {
 
 // identityAD is the additional data a session_key is sealed with: it binds the sealed key to its
 // identity, so a sealed key copied to another row does not open.
-func identityAD(appid, openid string) []byte { return []byte("session_key\x00" + appid + "\x00" + openid) }
+func identityAD(appid, openid string) []byte {
+	return []byte("session_key\x00" + appid + "\x00" + openid)
+}
 
 // detail returns a JSON object of the key/value pairs, for AuditEvent.Detail.
 func detail(kv ...string) string {

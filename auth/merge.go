@@ -131,4 +131,3 @@ func (s *Service) linkUnionID(ctx context.Context, tx wxlogin.Tx, user *wxlogin.
 	}
 	return tx.User(ctx, user.ID)
 }
-
