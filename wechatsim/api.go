@@ -322,7 +322,7 @@ func (s *Sim) stableToken(r *http.Request) (any, *wxError) {
 	return tokenJSON{AccessToken: curValue, ExpiresIn: int64(cur.expires.Sub(now) / time.Second)}, nil
 }
 
-// tokenApp checks the access_token query parameter: 41001 missing, 40001 unknown or superseded, 42001
+// tokenAppLocked checks the access_token query parameter: 41001 missing, 40001 unknown or superseded, 42001
 // expired. The caller holds s.mu.
 func (s *Sim) tokenAppLocked(r *http.Request, now time.Time) (*appState, *wxError) {
 	v := r.URL.Query().Get("access_token")
@@ -345,8 +345,10 @@ func (s *Sim) tokenAppLocked(r *http.Request, now time.Time) (*appState, *wxErro
 	return a, nil
 }
 
-// signedUser checks the login-state signature parameters of checksession and resetusersessionkey and
-// returns the user and its current key. missingArgs is the error for a missing openid or signature.
+// signedUserLocked checks the access token and the login-state signature parameters of checksession and
+// resetusersessionkey and returns the app and the user whose current key signed: 87008 bad sig_method,
+// missingOpenID/missingSig for absent parameters, 40003 unknown openid, 87007 no valid key, 87009 wrong
+// signature. The caller holds s.mu.
 func (s *Sim) signedUserLocked(r *http.Request, now time.Time, missingOpenID, missingSig *wxError) (*appState, *userState, *wxError) {
 	a, e := s.tokenAppLocked(r, now)
 	if e != nil {

@@ -199,7 +199,6 @@ func wantErr(t *testing.T, m map[string]any, want int) {
 	}
 }
 
-
 // decryptOpenData is an independent AES-128-CBC/PKCS#7 decryption of WeChat encrypted open data.
 func decryptOpenData(t *testing.T, sessionKey, iv, data string) []byte {
 	t.Helper()
