@@ -34,7 +34,9 @@ type memStore struct {
 	reads int
 	// beforeCreate, when set, runs (unlocked) at the start of CreateSigningKey.
 	beforeCreate func()
-	fail         error
+	// afterCreate, when set, runs (unlocked) after a successful CreateSigningKey.
+	afterCreate func(id string)
+	fail        error
 }
 
 func (s *memStore) SigningKeys(ctx context.Context) ([]*wxlogin.SigningKey, error) {
@@ -57,14 +59,18 @@ func (s *memStore) CreateSigningKey(ctx context.Context, k *wxlogin.SigningKey) 
 		s.beforeCreate()
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, old := range s.keys {
 		if old.ID == k.ID {
+			s.mu.Unlock()
 			return wxlogin.Errorf(wxlogin.ECONFLICT, "signing key exists")
 		}
 	}
 	c := *k
 	s.keys = append(s.keys, &c)
+	s.mu.Unlock()
+	if s.afterCreate != nil {
+		s.afterCreate(k.ID)
+	}
 	return nil
 }
 
@@ -600,6 +606,63 @@ func TestConcurrentRotateAgree(t *testing.T) {
 	}
 	if signing != 1 {
 		t.Fatalf("%d keys may sign, want 1", signing)
+	}
+}
+
+func TestOverlappingRotations(t *testing.T) {
+	// b rotates in the middle of a's rotation (after a stored its new key, before a retired the
+	// old one). The youngest key must end up the only one that signs, not none.
+	e := newEnv(t)
+	a, b := e.issuer(t, AlgES256), e.issuer(t, AlgES256)
+	ctx := context.Background()
+	var errB error
+	e.store.afterCreate = func(string) {
+		e.store.afterCreate = nil
+		e.clock.Advance(time.Second)
+		errB = b.Rotate(ctx)
+	}
+	e.clock.Advance(time.Second)
+	if err := a.Rotate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if errB != nil {
+		t.Fatal(errB)
+	}
+	if err := a.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e.store.count() != 3 {
+		t.Fatalf("store has %d keys, want 3", e.store.count())
+	}
+	var signing []string
+	for _, k := range e.store.keys {
+		if k.RetiredAt.IsZero() {
+			signing = append(signing, k.ID)
+		}
+	}
+	if len(signing) != 1 || signing[0] != e.store.keys[2].ID {
+		t.Fatalf("keys that may sign: %v, want only the youngest %s", signing, e.store.keys[2].ID)
+	}
+	if a.SigningKeyID() != signing[0] || b.SigningKeyID() != signing[0] {
+		t.Fatalf("a signs with %s, b with %s, want %s", a.SigningKeyID(), b.SigningKeyID(), signing[0])
+	}
+}
+
+func TestVerificationKeyChecksAlg(t *testing.T) {
+	// jwt's own key-type checks would also refuse these; this pins our check on its own.
+	e := newEnv(t)
+	iss := e.issuer(t, AlgES256)
+	ks := iss.state.Load()
+	kid := iss.SigningKeyID()
+	for _, m := range []jwt.SigningMethod{jwt.SigningMethodEdDSA, jwt.SigningMethodES384, jwt.SigningMethodHS256, jwt.SigningMethodRS256} {
+		tok := &jwt.Token{Method: m, Header: map[string]any{"alg": m.Alg(), "kid": kid, "typ": "at+jwt"}}
+		if key, err := ks.verificationKey(tok, e.clock.Now()); err == nil {
+			t.Fatalf("%s on an ES256 key: got key %T", m.Alg(), key)
+		}
+	}
+	tok := &jwt.Token{Method: jwt.SigningMethodES256, Header: map[string]any{"alg": "ES256", "kid": kid, "typ": "at+jwt"}}
+	if _, err := ks.verificationKey(tok, e.clock.Now()); err != nil {
+		t.Fatalf("control: %v", err)
 	}
 }
 
