@@ -1,0 +1,238 @@
+// Package sqlite is wxlogin's embedded default Store: one SQLite database file, opened with the pure
+// Go driver modernc.org/sqlite.
+//
+// # Connections
+//
+// A Store holds two connection pools on the same file. The writer is a single connection: every
+// write, and every Update, goes through it, and Update begins its transaction with BEGIN IMMEDIATE,
+// so read-modify-write transactions run one at a time and never see a write they did not make
+// between their read and their write. The reader is a small pool (PRAGMA query_only) serving the
+// Store's plain read methods; in WAL mode readers never block the writer nor wait for it, and they
+// see only committed data.
+//
+// Because the writer is one connection, fn in Update must use the Tx it is given: a write through
+// the Store itself inside fn waits for the connection fn holds, until ctx ends. Reads through the
+// Store inside fn are fine (they see the data committed before the transaction).
+//
+// # Durability
+//
+// The database runs in WAL mode with synchronous=FULL: every commit is fsynced to the WAL before
+// Update or a write method returns. NORMAL would be faster but a power loss could then forget a
+// committed refresh-token spend or session revocation, which for a login server means a replayable
+// token or a revived session; we pay the fsync.
+//
+// # Data representation
+//
+// Times are stored as INTEGER unix nanoseconds (always UTC) and the zero time as NULL, so every
+// time.Time in [1678, 2262] round-trips exactly (nanosecond precision) and comes back in UTC; a
+// non-zero time outside that range is rejected with EINVALID. Optional strings are stored as ”.
+// Migrations are the embedded migrations/*.sql, applied in name order by Migrate.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/wxlogin/wxlogin"
+)
+
+// Store is a wxlogin.Store on one SQLite database file. Its methods are safe for concurrent use.
+type Store struct {
+	tx // the Store's own methods: reads on reader, writes on writer, each in its own transaction
+
+	writer *sql.DB // one connection; all writes and every Update
+	reader *sql.DB // query_only pool for the Store's plain reads
+	opts   options
+}
+
+var _ wxlogin.Store = (*Store)(nil)
+
+type options struct {
+	busyTimeout time.Duration
+	readers     int
+	maxAttempts int
+	logger      *slog.Logger
+}
+
+// Option configures Open.
+type Option func(*options)
+
+// WithBusyTimeout sets how long one statement waits for a lock another process holds on the
+// database file before it fails with SQLITE_BUSY (default 5s). Update then retries.
+func WithBusyTimeout(d time.Duration) Option { return func(o *options) { o.busyTimeout = d } }
+
+// WithReaders sets the size of the reader pool (default 4).
+func WithReaders(n int) Option { return func(o *options) { o.readers = n } }
+
+// WithMaxAttempts sets how many times Update runs a transaction that keeps failing with
+// SQLITE_BUSY before it gives up (default 5).
+func WithMaxAttempts(n int) Option { return func(o *options) { o.maxAttempts = n } }
+
+// WithLogger sets the logger for retries (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// Open opens (creating if needed) the SQLite database file at path and returns a Store on it. It
+// does not migrate; call Migrate. path must be a plain file name: "", ":memory:", "file:" URIs
+// and names containing '?' are rejected with EINVALID (an in-memory database cannot be shared by
+// the writer and the reader pool; tests should use a file in t.TempDir()).
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	o := options{busyTimeout: 5 * time.Second, readers: 4, maxAttempts: 5}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.logger == nil {
+		o.logger = slog.New(slog.DiscardHandler)
+	}
+	if o.readers < 1 {
+		o.readers = 1
+	}
+	if o.maxAttempts < 1 {
+		o.maxAttempts = 1
+	}
+	if o.busyTimeout < 0 {
+		o.busyTimeout = 0
+	}
+	if path == "" || strings.HasPrefix(path, ":memory:") || strings.HasPrefix(path, "file:") || strings.ContainsRune(path, '?') {
+		return nil, wxlogin.Errorf(wxlogin.EINVALID, "sqlite: database path must be a plain file name")
+	}
+
+	common := url.Values{}
+	common.Set("_busy_timeout", strconv.FormatInt(o.busyTimeout.Milliseconds(), 10))
+	common.Set("_foreign_keys", "1")
+	common.Set("_synchronous", "FULL") // see the package doc: durability over speed
+
+	w := url.Values{}
+	for k, v := range common {
+		w[k] = v
+	}
+	w.Set("_journal_mode", "WAL")
+	w.Set("_txlock", "immediate")
+	writer, err := sql.Open("sqlite", path+"?"+w.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open writer: %w", err)
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	writer.SetConnMaxIdleTime(0)
+	// Connect now: this creates the file and switches it to WAL before any reader opens it.
+	var mode string
+	if err := writer.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: journal_mode is %q, want wal", path, mode)
+	}
+
+	r := common
+	r.Set("_query_only", "1")
+	reader, err := sql.Open("sqlite", path+"?"+r.Encode())
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open reader: %w", err)
+	}
+	reader.SetMaxOpenConns(o.readers)
+	reader.SetMaxIdleConns(o.readers)
+	if err := reader.PingContext(ctx); err != nil {
+		writer.Close()
+		reader.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return &Store{tx: tx{r: reader, w: writer}, writer: writer, reader: reader, opts: o}, nil
+}
+
+// Close closes both connection pools.
+func (s *Store) Close() error {
+	return errors.Join(s.reader.Close(), s.writer.Close())
+}
+
+// Ping returns nil when the database answers on both pools and every embedded migration has been
+// applied, and an error otherwise.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.writer.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping writer: %w", err)
+	}
+	if err := s.reader.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping reader: %w", err)
+	}
+	ok, err := s.Migrated(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New("sqlite: database is not migrated")
+	}
+	return nil
+}
+
+// Update runs fn in one BEGIN IMMEDIATE transaction on the writer connection and commits when fn
+// returns nil; when fn returns an error or panics, everything it wrote is rolled back and fn's
+// error is returned unchanged. When beginning, fn or committing fails with SQLITE_BUSY or
+// SQLITE_LOCKED (another process holds the file's write lock past the busy timeout), Update rolls
+// back and runs fn again, with backoff, up to the configured number of attempts.
+func (s *Store) Update(ctx context.Context, fn func(tx wxlogin.Tx) error) error {
+	backoff := 5 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := s.update(ctx, fn)
+		if err == nil || !isBusy(err) || attempt >= s.opts.maxAttempts || ctx.Err() != nil {
+			return err
+		}
+		s.opts.logger.WarnContext(ctx, "sqlite: database busy, retrying transaction", "attempt", attempt)
+		wait := backoff/2 + rand.N(backoff) // jitter, so competing processes do not retry in step
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return err
+		case <-timer.C:
+		}
+		backoff = min(2*backoff, 500*time.Millisecond)
+	}
+}
+
+func (s *Store) update(ctx context.Context, fn func(tx wxlogin.Tx) error) error {
+	sqlTx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			sqlTx.Rollback() // also on panic; the rollback error adds nothing to the one returned
+		}
+	}()
+	if err := fn(&tx{r: sqlTx, w: sqlTx}); err != nil {
+		return err
+	}
+	done = true
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// isBusy reports whether err is SQLite telling us another connection holds a lock we need.
+func isBusy(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code() & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return true
+	}
+	return false
+}
