@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wxlogin/wxlogin"
 )
@@ -36,6 +37,7 @@ const (
 	apiGetPhoneNumber   = "/wxa/business/getuserphonenumber"
 	apiGetPaidUnionID   = "/wxa/getpaidunionid"
 	maxResponseBodySize = 1 << 20
+	maxErrMsg           = 512 // bytes of errmsg kept in an APIError
 )
 
 // Config configures a Client. Only AppID and Secret are required.
@@ -139,8 +141,14 @@ func (c *Client) do(ctx context.Context, r call, out any) error {
 	status, err := c.roundTrip(ctx, r, out)
 	attrs := []slog.Attr{slog.String("api", r.api), slog.Int("status", status), slog.Duration("duration", c.now().Sub(start))}
 	if err != nil {
+		// WeChat's refusals (a used code, a replaced key) are routine; failing to reach it is not.
+		level := slog.LevelWarn
+		var ae *APIError
+		if errors.As(err, &ae) && !IsSystemBusy(err) {
+			level = slog.LevelInfo
+		}
 		attrs = append(attrs, slog.Int("errcode", APICode(err)), slog.String("error", err.Error()))
-		c.log.LogAttrs(ctx, slog.LevelWarn, "wechat call failed", attrs...)
+		c.log.LogAttrs(ctx, level, "wechat call failed", attrs...)
 		return err
 	}
 	c.log.LogAttrs(ctx, slog.LevelDebug, "wechat call", attrs...)
@@ -187,7 +195,7 @@ func (c *Client) roundTrip(ctx context.Context, r call, out any) (status int, er
 		return resp.StatusCode, newTransportError(r.api, fmt.Errorf("HTTP %d: body is not a JSON object", resp.StatusCode), nil)
 	}
 	if env.ErrCode != nil && *env.ErrCode != 0 {
-		return resp.StatusCode, &APIError{Code: *env.ErrCode, Msg: redact(env.ErrMsg, r.sensitive), API: r.api}
+		return resp.StatusCode, &APIError{Code: *env.ErrCode, Msg: truncate(redact(env.ErrMsg, r.sensitive), maxErrMsg), API: r.api}
 	}
 	if env.ErrCode == nil && (resp.StatusCode < 200 || resp.StatusCode > 299) {
 		return resp.StatusCode, newTransportError(r.api, fmt.Errorf("HTTP %d without errcode", resp.StatusCode), nil)
@@ -196,6 +204,17 @@ func (c *Client) roundTrip(ctx context.Context, r call, out any) (status int, er
 		return resp.StatusCode, newTransportError(r.api, fmt.Errorf("HTTP %d: unexpected response shape", resp.StatusCode), nil)
 	}
 	return resp.StatusCode, nil
+}
+
+// truncate returns s cut to at most n bytes, on a UTF-8 boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // incomplete returns the *TransportError for a success body that lacks a required field.

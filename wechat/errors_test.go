@@ -19,6 +19,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/wechat"
@@ -351,6 +352,7 @@ func TestTransportErrors(t *testing.T) {
 		{"html 502", serveRaw(502, "text/html", "<html><body>502 Bad Gateway</body></html>"), false},
 		{"500 empty", serveRaw(500, "text/plain", ""), false},
 		{"503 json errcode", serveRaw(503, "application/json", `{"errcode":-1,"errmsg":"system error"}`), true},
+		{"long errmsg", serveRaw(200, "application/json", `{"errcode":-1,"errmsg":"`+strings.Repeat("系统繁忙", 1000)+`"}`), true},
 		{"500 json without errcode", serveRaw(500, "application/json", `{}`), false},
 		{"truncated json", serveRaw(200, "application/json", `{"openid":"oVBk`), false},
 		{"trailing garbage", serveRaw(200, "application/json", `{"openid":"o","session_key":"k"} xx`), false},
@@ -377,6 +379,8 @@ func TestTransportErrors(t *testing.T) {
 				t.Fatalf("got %T %v, want *TransportError", err, err)
 			case !tc.api && te.API != "/sns/jscode2session":
 				t.Errorf("API = %q", te.API)
+			case tc.api && (len(ae.Msg) > 520 || !utf8.ValidString(ae.Msg)):
+				t.Errorf("errmsg kept as %d bytes (valid UTF-8: %v)", len(ae.Msg), utf8.ValidString(ae.Msg))
 			}
 			if !wechat.IsTemporary(err) {
 				t.Errorf("IsTemporary = false")
@@ -513,6 +517,9 @@ func TestNoSecretsInErrorsOrLogs(t *testing.T) {
 				}
 				if !strings.Contains(logs.String(), "wechat call failed") {
 					t.Errorf("failure not logged: %s", logs.String())
+				}
+				if f.name != "echoing errmsg" && strings.ContainsAny(err.Error(), "?&") {
+					t.Errorf("error quotes a URL: %s", err)
 				}
 				for _, v := range secrets {
 					if strings.Contains(err.Error(), v) {

@@ -72,6 +72,32 @@ func TestAccessTokenSingleFlight(t *testing.T) {
 	}
 }
 
+// noLockCache is a TokenCache whose lock never excludes anyone, so only the in-process single flight
+// can keep callers of one Client from fetching each their own token.
+type noLockCache struct{ wechat.TokenCache }
+
+func (noLockCache) Lock(context.Context, string, time.Duration) (func(), bool, error) {
+	return func() {}, true, nil
+}
+
+func TestAccessTokenSingleFlightInProcess(t *testing.T) {
+	s := newScripted(t)
+	s.handle("/cgi-bin/stable_token", tokenIssuer(50*time.Millisecond, 7200))
+	c := s.client(wechat.Config{Tokens: noLockCache{wechat.NewMemoryTokenCache()}})
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			if tok, err := c.AccessToken(context.Background()); err != nil || tok != "tok_1" {
+				t.Errorf("AccessToken = %q, %v", tok, err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := s.count("/cgi-bin/stable_token"); n != 1 {
+		t.Errorf("stable_token calls = %d, want 1", n)
+	}
+}
+
 func TestAccessTokenCallerGivesUp(t *testing.T) {
 	s := newScripted(t)
 	s.handle("/cgi-bin/stable_token", tokenIssuer(150*time.Millisecond, 7200))
@@ -177,6 +203,25 @@ func TestTokenRejectedIsReplacedAndRetriedOnce(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestTokenRejectedAndRefreshFails(t *testing.T) {
+	ctx := context.Background()
+	s := newScripted(t)
+	s.handle("/cgi-bin/stable_token", sequence(tokenIssuer(0, 7200), serveFixture(t, "/cgi-bin/stable_token", "-1")))
+	s.handle("/wxa/checksession", serveFixture(t, "/wxa/checksession", "40001"))
+	cache := wechat.NewMemoryTokenCache()
+	c := s.client(wechat.Config{Tokens: cache})
+	err := c.CheckSessionKey(ctx, "oVBkZ0aYgDMDIywRdgPW8-joxXc4", "xLZ2TFyWlXSH9j7KmL4vDg==")
+	if !wechat.IsSystemBusy(err) {
+		t.Errorf("got %v, want the refresh's -1", err)
+	}
+	if _, ok, _ := cache.Get(ctx, "wxd2a1b3c4e5f60718"); ok {
+		t.Errorf("the rejected token is still cached for other instances")
+	}
+	if n := s.count("/wxa/checksession"); n != 1 {
+		t.Errorf("checksession calls = %d, want 1 (no retry without a new token)", n)
 	}
 }
 
