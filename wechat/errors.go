@@ -28,7 +28,8 @@ const (
 
 // APIError is a failure WeChat reported in the response body (a non-zero errcode). API is the path of
 // the call, e.g. "/sns/jscode2session". Msg is WeChat's errmsg with any value of the request that must
-// stay secret (app secret, code, token, signature) replaced by "[redacted]".
+// stay secret (app secret, code, token, signature) replaced by "[redacted]", cut to 512 bytes. It is
+// WeChat's wording for logs, not a message for end users.
 type APIError struct {
 	Code int
 	Msg  string
