@@ -101,8 +101,10 @@ func dbErr(op, parent string, err error) error {
 	switch se.Code() {
 	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 		msg := "already exists"
-		if _, cols, ok := strings.Cut(se.Error(), "constraint failed: "); ok {
-			cols, _, _ = strings.Cut(cols, " (")
+		// The driver reports e.g. "constraint failed: UNIQUE constraint failed: users.id (1555)".
+		text := se.Error()
+		if i := strings.LastIndex(text, "constraint failed: "); i >= 0 {
+			cols, _, _ := strings.Cut(text[i+len("constraint failed: "):], " (")
 			if m, ok := conflictMessages[strings.TrimSpace(cols)]; ok {
 				msg = m
 			}
