@@ -24,7 +24,7 @@
 // # Data representation
 //
 // Times are stored as INTEGER unix nanoseconds (always UTC) and the zero time as NULL, so every
-// time.Time in [1678, 2262] round-trips exactly (nanosecond precision) and comes back in UTC; a
+// time.Time between 1677-09-21 and 2262-04-11 round-trips exactly (nanosecond precision) and comes back in UTC; a
 // non-zero time outside that range is rejected with EINVALID. Optional strings are stored as ”.
 // Migrations are the embedded migrations/*.sql, applied in name order by Migrate.
 package sqlite

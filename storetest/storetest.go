@@ -5,7 +5,7 @@
 //
 //   - Missing rows: reads, updates and deletes of a missing row return a *wxlogin.Error with
 //     ENOTFOUND; creating a row that refers to a missing user (account, identity, session) or
-//     session (refresh token) returns ENOTFOUND too.
+//     session (refresh token), or rebinding an identity to a missing user, returns ENOTFOUND too.
 //   - Unique rules: a duplicate user id, username, (appid, openid), session id, refresh token hash or
 //     signing key id, a second account for one user, and a non-empty unionid already held by
 //     another user (on create or update) return ECONFLICT. Empty optional fields ("" unionid) never
@@ -396,6 +396,12 @@ func testIdentities(t *testing.T, s wxlogin.Store) {
 	}
 	wantCode(t, s.UpdateIdentity(ctx, &wxlogin.Identity{AppID: "wx_b", OpenID: "open-missing", UserID: "usr_1"}),
 		wxlogin.ENOTFOUND, "UpdateIdentity of a missing identity")
+	moved := *upd
+	moved.UserID = "usr_missing"
+	wantCode(t, s.UpdateIdentity(ctx, &moved), wxlogin.ENOTFOUND, "UpdateIdentity to a missing user")
+	got, err = s.Identity(ctx, "wx_b", "open-1")
+	must(t, err, "Identity after the failed rebind")
+	same(t, "Identity after the failed rebind", got, upd)
 
 	must(t, s.DeleteIdentity(ctx, "wx_b", "open-1"), "DeleteIdentity")
 	_, err = s.Identity(ctx, "wx_b", "open-1")
