@@ -20,7 +20,7 @@ type User struct {
 	Nickname         string
 	AvatarURL        string
 	UnionID          string // "" when unknown; no unionid belongs to two users
-	Phone            string // purePhoneNumber, "" when none is verified
+	Phone            string // purePhoneNumber, "" when none is verified; unique with PhoneCountryCode
 	PhoneCountryCode string
 	PhoneVerifiedAt  time.Time
 	Disabled         bool
@@ -134,6 +134,9 @@ type Store interface {
 type Tx interface {
 	User(ctx context.Context, id string) (*User, error)
 	UserByUnionID(ctx context.Context, unionid string) (*User, error)
+	// UserByPhone returns the user whose verified phone is (countryCode, phone); no phone belongs
+	// to two users.
+	UserByPhone(ctx context.Context, countryCode, phone string) (*User, error)
 	CreateUser(ctx context.Context, u *User) error
 	UpdateUser(ctx context.Context, u *User) error
 	// DeleteUser deletes the user and, with it, its account, identities, sessions and refresh tokens.

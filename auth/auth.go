@@ -42,6 +42,10 @@ type Config struct {
 	SessionTTL time.Duration
 	// Signup enables POST /v1/accounts.
 	Signup bool
+	// CloudRun enables LoginCloud (WeChat Cloud Run's X-WX-OPENID headers). Off by default.
+	CloudRun bool
+	// PhoneLogin enables LoginPhone (a phone code logs in the user owning that verified phone).
+	PhoneLogin bool
 	// Argon2 sets the cost of new password hashes (default DefaultArgon2).
 	Argon2 Argon2Params
 	// Lockout limits password guessing (default DefaultLockout).
@@ -60,6 +64,8 @@ type Service struct {
 	codes      CodeCache
 	sessionTTL time.Duration
 	signup     bool
+	cloudRun   bool
+	phoneLogin bool
 	argon      Argon2Params
 	lockout    LockoutPolicy
 	ipFails    ipFailures
@@ -80,6 +86,8 @@ func New(cfg Config) (*Service, error) {
 		codes:      cfg.Codes,
 		sessionTTL: cfg.SessionTTL,
 		signup:     cfg.Signup,
+		cloudRun:   cfg.CloudRun,
+		phoneLogin: cfg.PhoneLogin,
 		argon:      cfg.Argon2,
 		lockout:    cfg.Lockout,
 		now:        cfg.Now,

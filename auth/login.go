@@ -100,9 +100,9 @@ func (s *Service) LoginWeChat(ctx context.Context, in WeChatLogin, meta Meta) (*
 	}
 
 	var login *Login
-	err = s.updateRetryConflict(ctx, func(tx wxlogin.Tx) error {
+	err = s.update(ctx, func(tx wxlogin.Tx) error {
 		login = nil
-		res, err := s.upsertIdentity(ctx, tx, app.App, openid, unionid, sessionKey, bindTo)
+		res, err := s.upsertIdentity(ctx, tx, app.App, openid, unionid, sessionKey, bindTo, prior == nil)
 		if err != nil {
 			return err
 		}
@@ -135,13 +135,14 @@ type upsertResult struct {
 }
 
 // upsertIdentity finds or creates the user of (app, openid) and stores its new session_key (sealed;
-// nil when the code was a duplicate and WeChat was not asked). Rules:
+// nil when WeChat gave none: a duplicate code, or a Cloud Run login). It creates nothing unless
+// mayCreate. Rules:
 //   - a known identity keeps its user; a newly learned unionid is linked (see linkUnionID);
 //   - an unknown identity with a unionid known to a user joins that user;
 //   - otherwise a new user is created, or, with bindTo, the identity joins that account's user.
 //
 // Errors: ECONFLICT (the identity belongs to another user than bindTo, or unionid clash).
-func (s *Service) upsertIdentity(ctx context.Context, tx wxlogin.Tx, app wxlogin.App, openid, unionid string, sessionKey []byte, bindTo *wxlogin.Account) (*upsertResult, error) {
+func (s *Service) upsertIdentity(ctx context.Context, tx wxlogin.Tx, app wxlogin.App, openid, unionid string, sessionKey []byte, bindTo *wxlogin.Account, mayCreate bool) (*upsertResult, error) {
 	now := s.now()
 	id, err := tx.Identity(ctx, app.ID, openid)
 	switch {
@@ -173,7 +174,13 @@ func (s *Service) upsertIdentity(ctx context.Context, tx wxlogin.Tx, app wxlogin
 			user = linked
 		case errors.As(err, &f) && bindTo == nil:
 			// A conflicting unionid must not lock the person out: log in the identity's user as
-			// before; the conflict is in the audit trail for the app to resolve.
+			// before; the conflict goes to the audit trail for the app to resolve.
+			if f.event != nil {
+				f.event.Time = now
+				if err := tx.AddAuditEvent(ctx, f.event); err != nil {
+					return nil, err
+				}
+			}
 		default:
 			return nil, err
 		}
@@ -181,7 +188,7 @@ func (s *Service) upsertIdentity(ctx context.Context, tx wxlogin.Tx, app wxlogin
 	case wxlogin.ErrorCode(err) != wxlogin.ENOTFOUND:
 		return nil, err
 	}
-	if sessionKey == nil {
+	if !mayCreate {
 		// A duplicate code whose first exchange left no identity: treat it as the used code it is.
 		return nil, wxlogin.Errorf(wxlogin.EINVALIDCODE, "the code is invalid, expired or already used: call wx.login again")
 	}
@@ -250,14 +257,21 @@ func audience(appid string) string {
 	return appid
 }
 
-// updateRetryConflict runs fn in a transaction and runs it again (up to 3 times in all) when it
-// fails with ECONFLICT from a concurrent writer, so that racing first logins find each other's rows.
-func (s *Service) updateRetryConflict(ctx context.Context, fn func(tx wxlogin.Tx) error) error {
+// update runs fn in a transaction and runs it again (up to 3 times in all) when it fails with
+// ECONFLICT from a concurrent writer, so that racing first logins find each other's rows. A final
+// error's audit event is stored after the transaction rolled back.
+func (s *Service) update(ctx context.Context, fn func(tx wxlogin.Tx) error) error {
 	var err error
 	for range 3 {
 		err = s.store.Update(ctx, fn)
 		var f *final
-		if wxlogin.ErrorCode(err) != wxlogin.ECONFLICT || errors.As(err, &f) {
+		if errors.As(err, &f) {
+			if f.event != nil {
+				s.audit(ctx, nil, f.event)
+			}
+			return err
+		}
+		if wxlogin.ErrorCode(err) != wxlogin.ECONFLICT {
 			return err
 		}
 	}
@@ -265,15 +279,19 @@ func (s *Service) updateRetryConflict(ctx context.Context, fn func(tx wxlogin.Tx
 }
 
 // final wraps an error the service decided (a conflict of rules, not of racing writers): retrying
-// the transaction cannot change it.
-type final struct{ err *wxlogin.Error }
+// the transaction cannot change it. Its event, if any, is audited once the transaction is over
+// (writing it inside would be rolled back).
+type final struct {
+	err   *wxlogin.Error
+	event *wxlogin.AuditEvent
+}
 
 func (f *final) Error() string { return f.err.Error() }
 func (f *final) Unwrap() error { return f.err }
 
 // conflictf returns a final ECONFLICT error.
 func conflictf(format string, args ...any) error {
-	return &final{wxlogin.Errorf(wxlogin.ECONFLICT, format, args...)}
+	return &final{err: wxlogin.Errorf(wxlogin.ECONFLICT, format, args...)}
 }
 
 // identityAD is the additional data a session_key is sealed with: it binds the sealed key to its

@@ -50,7 +50,7 @@ func (s *Service) mergeInto(ctx context.Context, tx wxlogin.Tx, fromID, toID, re
 		return err
 	}
 	if !bare || (from.UnionID != "" && to.UnionID != "" && from.UnionID != to.UnionID) {
-		return s.mergeConflict(ctx, fromID, toID, reason)
+		return s.mergeConflict(fromID, toID, reason)
 	}
 	ids, err := tx.IdentitiesByUser(ctx, fromID)
 	if err != nil {
@@ -87,12 +87,12 @@ func (s *Service) mergeInto(ctx context.Context, tx wxlogin.Tx, fromID, toID, re
 		Detail: detail("merged_user", fromID, "reason", reason, "identities", strconv.Itoa(len(ids)))})
 }
 
-// mergeConflict records a refused merge in the audit trail (outside the transaction, which will
-// roll back) and returns the final ECONFLICT.
-func (s *Service) mergeConflict(ctx context.Context, fromID, toID, reason string) error {
-	s.audit(ctx, nil, &wxlogin.AuditEvent{Type: "merge.conflict", UserID: toID,
-		Detail: detail("other_user", fromID, "reason", reason)})
-	return conflictf("this WeChat identity belongs to another user who has their own account or phone; unbind it there first")
+// mergeConflict returns the final ECONFLICT of a refused merge, carrying its audit event.
+func (s *Service) mergeConflict(fromID, toID, reason string) error {
+	return &final{
+		err:   wxlogin.Errorf(wxlogin.ECONFLICT, "this WeChat identity belongs to another user who has their own account or phone; unbind it there first"),
+		event: &wxlogin.AuditEvent{Type: "merge.conflict", UserID: toID, Detail: detail("other_user", fromID, "reason", reason)},
+	}
 }
 
 // linkUnionID records that user has unionid. When another user holds it, the bare one of the two
@@ -103,8 +103,10 @@ func (s *Service) linkUnionID(ctx context.Context, tx wxlogin.Tx, user *wxlogin.
 		return user, nil
 	}
 	if user.UnionID != "" {
-		s.audit(ctx, nil, &wxlogin.AuditEvent{Type: "unionid.mismatch", UserID: user.ID, Detail: detail("reason", "user holds another unionid")})
-		return nil, conflictf("this user already has another unionid (was the app moved to another open platform account?)")
+		return nil, &final{
+			err:   wxlogin.Errorf(wxlogin.ECONFLICT, "this user already has another unionid (was the app moved to another open platform account?)"),
+			event: &wxlogin.AuditEvent{Type: "unionid.mismatch", UserID: user.ID, Detail: detail("reason", "user holds another unionid")},
+		}
 	}
 	other, err := tx.UserByUnionID(ctx, unionid)
 	switch {

@@ -72,10 +72,11 @@ func notFound(err error, msg, op string) error {
 // conflictMessages names, by the "table.column" list SQLite reports for a failed UNIQUE or PRIMARY
 // KEY constraint, what broke. Messages carry no values: ids, unionids and token hashes stay out.
 var conflictMessages = map[string]string{
-	"users.id":          "user already exists",
-	"users.unionid":     "unionid already belongs to another user",
-	"accounts.user_id":  "user already has an account",
-	"accounts.username": "username is taken",
+	"users.id":                              "user already exists",
+	"users.unionid":                         "unionid already belongs to another user",
+	"users.phone_country_code, users.phone": "phone number already belongs to another user",
+	"accounts.user_id":                      "user already has an account",
+	"accounts.username":                     "username is taken",
 	"wechat_identities.appid, wechat_identities.openid": "identity already exists",
 	"sessions.id":         "session already exists",
 	"refresh_tokens.hash": "refresh token already exists",

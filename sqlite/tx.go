@@ -78,6 +78,19 @@ func (t *tx) UserByUnionID(ctx context.Context, unionid string) (*wxlogin.User, 
 	return u, nil
 }
 
+// UserByPhone returns the user holding the verified phone number (country code, pure number), or
+// ENOTFOUND (always for "").
+func (t *tx) UserByPhone(ctx context.Context, countryCode, phone string) (*wxlogin.User, error) {
+	if phone == "" {
+		return nil, wxlogin.Errorf(wxlogin.ENOTFOUND, "user not found")
+	}
+	u, err := scanUser(t.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE phone_country_code = ? AND phone = ?`, countryCode, phone))
+	if err != nil {
+		return nil, notFound(err, "user not found", "get user by phone")
+	}
+	return u, nil
+}
+
 // CreateUser stores u: EINVALID without an id, ECONFLICT when the id or the (non-empty) unionid is
 // taken.
 func (t *tx) CreateUser(ctx context.Context, u *wxlogin.User) error {

@@ -60,6 +60,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) wxlogin.Store) {
 	}{
 		{"Users", testUsers},
 		{"UnionID", testUnionID},
+		{"Phone", testPhone},
 		{"Accounts", testAccounts},
 		{"Identities", testIdentities},
 		{"Sessions", testSessions},
@@ -225,6 +226,29 @@ func testUsers(t *testing.T, s wxlogin.Store) {
 	if _, err := s.User(ctx, "usr_bare"); err != nil {
 		t.Errorf("DeleteUser removed another user: %v", err)
 	}
+}
+
+func testPhone(t *testing.T, s wxlogin.Store) {
+	ctx := t.Context()
+	for _, id := range []string{"usr_a", "usr_b"} {
+		must(t, s.CreateUser(ctx, newUser(id)), "CreateUser without phone "+id)
+	}
+	_, err := s.UserByPhone(ctx, "86", "")
+	wantCode(t, err, wxlogin.ENOTFOUND, `UserByPhone("")`)
+	a := newUser("usr_p1")
+	a.Phone, a.PhoneCountryCode = "13580006666", "86"
+	must(t, s.CreateUser(ctx, a), "CreateUser with phone")
+	got, err := s.UserByPhone(ctx, "86", "13580006666")
+	must(t, err, "UserByPhone")
+	same(t, "UserByPhone", got, a)
+	_, err = s.UserByPhone(ctx, "1", "13580006666")
+	wantCode(t, err, wxlogin.ENOTFOUND, "UserByPhone with another country code")
+	b := newUser("usr_a")
+	b.Phone, b.PhoneCountryCode = "13580006666", "86"
+	wantCode(t, s.UpdateUser(ctx, b), wxlogin.ECONFLICT, "UpdateUser to a phone another user holds")
+	c := newUser("usr_b")
+	c.Phone, c.PhoneCountryCode = "13580006666", "1"
+	must(t, s.UpdateUser(ctx, c), "the same number in another country")
 }
 
 func testUnionID(t *testing.T, s wxlogin.Store) {

@@ -16,6 +16,8 @@ CREATE TABLE users (
 
 -- No unionid belongs to two users; '' means unknown and may repeat.
 CREATE UNIQUE INDEX users_unionid ON users (unionid) WHERE unionid <> '';
+-- No verified phone number belongs to two users ('' means none).
+CREATE UNIQUE INDEX users_phone ON users (phone_country_code, phone) WHERE phone <> '';
 
 CREATE TABLE accounts (
     user_id         TEXT    NOT NULL PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,

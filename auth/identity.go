@@ -1,0 +1,348 @@
+package auth
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/wechat"
+)
+
+// BindWeChat binds the WeChat identity behind a wx.login code of appid to the principal's user.
+// An identity held by a bare auto-created user is merged in; one held by any other user is a
+// conflict and nothing changes. Errors: EINVALID, EINVALIDCODE, ECONFLICT, EUPSTREAMUNAVAIL, ...
+func (s *Service) BindWeChat(ctx context.Context, p *Principal, appid, code string, meta Meta) (*Profile, error) {
+	app, err := s.app(appid)
+	if err != nil {
+		return nil, err
+	}
+	if !validCode(code) {
+		return nil, wxlogin.Errorf(wxlogin.EINVALID, "code must be 1 to %d printable ASCII characters", maxCodeLen)
+	}
+	ws, err := app.WeChat.Code2Session(ctx, code)
+	if err != nil {
+		return nil, wechatError(err)
+	}
+	sealed, err := s.sealer.Seal([]byte(ws.SessionKey.Reveal()), identityAD(app.App.ID, ws.OpenID))
+	if err != nil {
+		return nil, err
+	}
+	err = s.update(ctx, func(tx wxlogin.Tx) error {
+		acct := &wxlogin.Account{UserID: p.UserID}
+		// Bound to a user, upsertIdentity moves the identity (merging a bare holder) or refuses.
+		if existing, err := tx.IdentitiesByUser(ctx, p.UserID); err != nil {
+			return err
+		} else {
+			for _, id := range existing {
+				if id.AppID == app.App.ID && id.OpenID != ws.OpenID {
+					return conflictf("this user already has a WeChat identity at app %s: unbind it first", app.App.ID)
+				}
+			}
+		}
+		if _, err := s.upsertIdentity(ctx, tx, app.App, ws.OpenID, ws.UnionID, sealed, acct, true); err != nil {
+			return err
+		}
+		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: s.now(), Type: "identity.bind", ActorID: p.UserID, UserID: p.UserID,
+			AppID: app.App.ID, SessionID: p.SessionID, IP: meta.IP, UserAgent: meta.UserAgent, Detail: detail("openid", ws.OpenID)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Me(ctx, p)
+}
+
+// UnbindWeChat removes the principal's identity at appid. It is refused (EFORBIDDEN) when it would
+// leave the user no way to log in: no business account and no other WeChat identity.
+// Errors: ENOTFOUND, EFORBIDDEN.
+func (s *Service) UnbindWeChat(ctx context.Context, p *Principal, appid string, meta Meta) error {
+	return s.store.Update(ctx, func(tx wxlogin.Tx) error {
+		ids, err := tx.IdentitiesByUser(ctx, p.UserID)
+		if err != nil {
+			return err
+		}
+		var target *wxlogin.Identity
+		for _, id := range ids {
+			if id.AppID == appid {
+				target = id
+			}
+		}
+		if target == nil {
+			return wxlogin.Errorf(wxlogin.ENOTFOUND, "no WeChat identity at app %q", appid)
+		}
+		if len(ids) == 1 {
+			if _, err := tx.AccountByUser(ctx, p.UserID); wxlogin.ErrorCode(err) == wxlogin.ENOTFOUND {
+				return wxlogin.Errorf(wxlogin.EFORBIDDEN, "this is the user's last way to log in: set up a username and password first")
+			} else if err != nil {
+				return err
+			}
+		}
+		if err := tx.DeleteIdentity(ctx, target.AppID, target.OpenID); err != nil {
+			return err
+		}
+		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: s.now(), Type: "identity.unbind", ActorID: p.UserID, UserID: p.UserID,
+			AppID: appid, SessionID: p.SessionID, IP: meta.IP, UserAgent: meta.UserAgent, Detail: detail("openid", target.OpenID)})
+	})
+}
+
+// ProfileUpdate is what PATCH /v1/me may change (nil: leave as is).
+type ProfileUpdate struct {
+	Nickname  *string
+	AvatarURL *string
+}
+
+// validNickname returns EINVALID unless n is at most 64 characters of printable text.
+func validNickname(n string) error {
+	if !utf8.ValidString(n) || utf8.RuneCountInString(n) > 64 {
+		return wxlogin.Errorf(wxlogin.EINVALID, "nickname must be at most 64 characters")
+	}
+	for _, r := range n {
+		if unicode.IsControl(r) {
+			return wxlogin.Errorf(wxlogin.EINVALID, "nickname must not contain control characters")
+		}
+	}
+	return nil
+}
+
+// validAvatarURL returns EINVALID unless u is "" or an http(s) URL of at most 1024 bytes.
+func validAvatarURL(u string) error {
+	if u == "" {
+		return nil
+	}
+	parsed, err := url.Parse(u)
+	if err != nil || len(u) > 1024 || (parsed.Scheme != "https" && parsed.Scheme != "http") || parsed.Host == "" {
+		return wxlogin.Errorf(wxlogin.EINVALID, "avatar_url must be an http(s) URL of at most 1024 bytes")
+	}
+	return nil
+}
+
+// UpdateProfile sets the nickname and avatar the mini program collected with the fill-in
+// components (button open-type="chooseAvatar", input type="nickname"). Errors: EINVALID.
+func (s *Service) UpdateProfile(ctx context.Context, p *Principal, up ProfileUpdate, meta Meta) (*Profile, error) {
+	if up.Nickname != nil {
+		*up.Nickname = strings.TrimSpace(*up.Nickname)
+		if err := validNickname(*up.Nickname); err != nil {
+			return nil, err
+		}
+	}
+	if up.AvatarURL != nil {
+		if err := validAvatarURL(*up.AvatarURL); err != nil {
+			return nil, err
+		}
+	}
+	err := s.store.Update(ctx, func(tx wxlogin.Tx) error {
+		u, err := tx.User(ctx, p.UserID)
+		if err != nil {
+			return err
+		}
+		if up.Nickname != nil {
+			u.Nickname = *up.Nickname
+		}
+		if up.AvatarURL != nil {
+			u.AvatarURL = *up.AvatarURL
+		}
+		u.UpdatedAt = s.now()
+		return tx.UpdateUser(ctx, u)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Me(ctx, p)
+}
+
+// identityFor returns the principal's identity at app and its session_key (opened).
+// Errors: EINVALID (no identity at that app).
+func (s *Service) identityFor(ctx context.Context, p *Principal, appid string) (AppClient, *wxlogin.Identity, wxlogin.Secret, error) {
+	if appid == "" && p.AppID != "" {
+		appid = p.AppID
+	}
+	app, err := s.app(appid)
+	if err != nil {
+		return AppClient{}, nil, "", err
+	}
+	ids, err := s.store.IdentitiesByUser(ctx, p.UserID)
+	if err != nil {
+		return AppClient{}, nil, "", err
+	}
+	for _, id := range ids {
+		if id.AppID == app.App.ID {
+			key, err := s.sealer.Open(id.SessionKey, identityAD(id.AppID, id.OpenID))
+			if err != nil {
+				return AppClient{}, nil, "", err
+			}
+			return app, id, wxlogin.Secret(key), nil
+		}
+	}
+	return AppClient{}, nil, "", wxlogin.Errorf(wxlogin.EINVALID, "this user has no WeChat identity at app %s: log in with WeChat there first", app.App.ID)
+}
+
+// decryptFailure decides what a failed decrypt means: the session_key was replaced or expired
+// (ESESSIONKEYSTALE: log in again with a fresh code and resend), or the data itself is bad
+// (EINVALID). It asks WeChat's checksession when it can; every failure of the decrypt itself looks
+// the same here, so the answer reveals nothing about padding.
+func (s *Service) decryptFailure(ctx context.Context, app AppClient, id *wxlogin.Identity, key wxlogin.Secret) error {
+	stale := wxlogin.Errorf(wxlogin.ESESSIONKEYSTALE, "the encrypted data does not decrypt with the current session_key: call wx.login, log in again, then get and send the data again")
+	err := app.WeChat.CheckSessionKey(ctx, id.OpenID, key)
+	switch {
+	case err == nil:
+		return wxlogin.Errorf(wxlogin.EINVALID, "the encrypted data is invalid")
+	case wechat.IsInvalidSignature(err), wechat.IsSessionKeyExpired(err):
+		return stale
+	default:
+		// checksession itself failed: the likeliest cause of a decrypt failure is a replaced key,
+		// and logging in again is harmless.
+		s.log.WarnContext(ctx, "checksession failed while explaining a decrypt failure", "appid", app.App.ID, "errcode", wechat.APICode(err))
+		return stale
+	}
+}
+
+// EncryptedData is encrypted open data sent by the mini program.
+type EncryptedData struct {
+	AppID         string
+	EncryptedData string
+	IV            string
+	RawData       string // optional; checked against Signature when given
+	Signature     string
+}
+
+// validEncrypted returns EINVALID when the fields are missing or absurdly long (their content is
+// checked only by decryption, so that every bad content fails the same way).
+func validEncrypted(d EncryptedData) error {
+	if d.EncryptedData == "" || d.IV == "" {
+		return wxlogin.Errorf(wxlogin.EINVALID, "encrypted_data and iv are required")
+	}
+	if len(d.EncryptedData) > 16<<10 || len(d.IV) > 64 || len(d.RawData) > 16<<10 || len(d.Signature) > 128 {
+		return wxlogin.Errorf(wxlogin.EINVALID, "encrypted_data, iv, raw_data or signature is too long")
+	}
+	if (d.RawData == "") != (d.Signature == "") {
+		return wxlogin.Errorf(wxlogin.EINVALID, "raw_data and signature go together")
+	}
+	return nil
+}
+
+// UpdateProfileFromWeChat decrypts user info (wx.getUserInfo) with the stored session_key, checks
+// the rawData signature when given and the watermark, stores nickname and avatar, and links the
+// unionid under the merge policy. Errors: EINVALID, ESESSIONKEYSTALE, ECONFLICT (unionid of another
+// user who is not bare; audited).
+func (s *Service) UpdateProfileFromWeChat(ctx context.Context, p *Principal, d EncryptedData, meta Meta) (*Profile, error) {
+	if err := validEncrypted(d); err != nil {
+		return nil, err
+	}
+	app, id, key, err := s.identityFor(ctx, p, d.AppID)
+	if err != nil {
+		return nil, err
+	}
+	if d.Signature != "" && !wechat.VerifyRawDataSignature(d.RawData, d.Signature, key) {
+		return nil, s.decryptFailure(ctx, app, id, key)
+	}
+	info, err := wechat.DecryptUserInfo(app.App.ID, key, d.EncryptedData, d.IV)
+	if err != nil {
+		return nil, s.decryptFailure(ctx, app, id, key)
+	}
+	if info.OpenID != "" && info.OpenID != id.OpenID {
+		return nil, wxlogin.Errorf(wxlogin.EINVALID, "the encrypted data is invalid")
+	}
+	err = s.update(ctx, func(tx wxlogin.Tx) error {
+		u, err := tx.User(ctx, p.UserID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		if info.NickName != "" && validNickname(info.NickName) == nil {
+			u.Nickname = info.NickName
+		}
+		if info.AvatarURL != "" && validAvatarURL(info.AvatarURL) == nil {
+			u.AvatarURL = info.AvatarURL
+		}
+		u.UpdatedAt = now
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		if info.UnionID != "" {
+			ident, err := tx.Identity(ctx, id.AppID, id.OpenID)
+			if err != nil {
+				return err
+			}
+			if ident.UnionID == "" {
+				ident.UnionID, ident.UpdatedAt = info.UnionID, now
+				if err := tx.UpdateIdentity(ctx, ident); err != nil {
+					return err
+				}
+			}
+			if _, err := s.linkUnionID(ctx, tx, u, info.UnionID); err != nil {
+				return err
+			}
+		}
+		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: now, Type: "profile.wechat", ActorID: p.UserID, UserID: p.UserID,
+			AppID: app.App.ID, SessionID: p.SessionID, IP: meta.IP, UserAgent: meta.UserAgent,
+			Detail: detail("unionid_learned", boolString(info.UnionID != ""))})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Me(ctx, &Principal{UserID: s.survivor(ctx, p.UserID, info.UnionID), SessionID: p.SessionID, AppID: p.AppID})
+}
+
+// survivor returns the user that holds unionid after a merge (userID when unknown).
+func (s *Service) survivor(ctx context.Context, userID, unionid string) string {
+	if unionid == "" {
+		return userID
+	}
+	if u, err := s.store.UserByUnionID(ctx, unionid); err == nil {
+		return u.ID
+	}
+	return userID
+}
+
+// LinkPaidUnionID asks WeChat for the unionid of the principal's identity at appid through a
+// payment made within the last 5 minutes (getPaidUnionId), and links it under the merge policy.
+// Errors: EINVALID, ECONFLICT, EUPSTREAM (89002 not bound, 89300 invalid trade → EINVALID).
+func (s *Service) LinkPaidUnionID(ctx context.Context, p *Principal, appid, transactionID string, meta Meta) (*Profile, error) {
+	if transactionID == "" || len(transactionID) > 64 {
+		return nil, wxlogin.Errorf(wxlogin.EINVALID, "transaction_id is required (at most 64 characters)")
+	}
+	app, id, _, err := s.identityFor(ctx, p, appid)
+	if err != nil {
+		return nil, err
+	}
+	unionid, err := app.WeChat.GetPaidUnionID(ctx, id.OpenID, transactionID)
+	switch code := wechat.APICode(err); {
+	case err == nil:
+	case code == 89300 || code == 40003:
+		return nil, wxlogin.Errorf(wxlogin.EINVALID, "WeChat knows no recent payment of this user with that transaction_id")
+	case code == 89002:
+		return nil, wxlogin.Errorf(wxlogin.EINVALID, "this app is not bound to a WeChat Open Platform account: no unionid exists")
+	default:
+		return nil, wechatError(err)
+	}
+	if unionid == "" {
+		return nil, wxlogin.Errorf(wxlogin.EUPSTREAM, "WeChat answered without a unionid")
+	}
+	err = s.update(ctx, func(tx wxlogin.Tx) error {
+		u, err := tx.User(ctx, p.UserID)
+		if err != nil {
+			return err
+		}
+		ident, err := tx.Identity(ctx, id.AppID, id.OpenID)
+		if err != nil {
+			return err
+		}
+		if ident.UnionID == "" {
+			ident.UnionID, ident.UpdatedAt = unionid, s.now()
+			if err := tx.UpdateIdentity(ctx, ident); err != nil {
+				return err
+			}
+		}
+		if _, err := s.linkUnionID(ctx, tx, u, unionid); err != nil {
+			return err
+		}
+		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: s.now(), Type: "unionid.paid", ActorID: p.UserID, UserID: p.UserID,
+			AppID: id.AppID, SessionID: p.SessionID, IP: meta.IP, UserAgent: meta.UserAgent})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Me(ctx, &Principal{UserID: s.survivor(ctx, p.UserID, unionid), SessionID: p.SessionID, AppID: p.AppID})
+}

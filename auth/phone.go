@@ -1,0 +1,145 @@
+package auth
+
+import (
+	"context"
+
+	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/wechat"
+)
+
+// PhoneInput is a phone number from <button open-type="getPhoneNumber">: the current API's Code,
+// or the legacy EncryptedData/IV pair.
+type PhoneInput struct {
+	AppID         string
+	Code          string
+	EncryptedData string
+	IV            string
+}
+
+// phoneFromWeChat returns the verified phone of the principal's identity at in.AppID.
+// Errors: EINVALID, EINVALIDCODE, ESESSIONKEYSTALE, EUPSTREAMUNAVAIL, EUPSTREAM.
+func (s *Service) phoneFromWeChat(ctx context.Context, p *Principal, in PhoneInput) (*wechat.PhoneInfo, string, error) {
+	if (in.Code == "") == (in.EncryptedData == "") {
+		return nil, "", wxlogin.Errorf(wxlogin.EINVALID, "send either code (current API) or encrypted_data and iv (legacy)")
+	}
+	if in.Code != "" && !validCode(in.Code) {
+		return nil, "", wxlogin.Errorf(wxlogin.EINVALID, "code must be 1 to %d printable ASCII characters", maxCodeLen)
+	}
+	app, id, key, err := s.identityFor(ctx, p, in.AppID)
+	if err != nil {
+		return nil, "", err
+	}
+	var info *wechat.PhoneInfo
+	if in.Code != "" {
+		info, err = app.WeChat.GetPhoneNumber(ctx, in.Code, id.OpenID)
+		switch code := wechat.APICode(err); {
+		case err == nil:
+		case code == 40003 || code == 40013:
+			return nil, "", wxlogin.Errorf(wxlogin.EINVALIDCODE, "the phone code belongs to another user or app")
+		default:
+			return nil, "", wechatError(err)
+		}
+		if info.Watermark.AppID != "" && info.Watermark.AppID != app.App.ID {
+			return nil, "", wxlogin.Errorf(wxlogin.EUPSTREAM, "WeChat answered a phone number of another app")
+		}
+	} else {
+		if err := validEncrypted(EncryptedData{EncryptedData: in.EncryptedData, IV: in.IV}); err != nil {
+			return nil, "", err
+		}
+		if info, err = wechat.DecryptPhoneNumber(app.App.ID, key, in.EncryptedData, in.IV); err != nil {
+			return nil, "", s.decryptFailure(ctx, app, id, key)
+		}
+	}
+	if info.PurePhoneNumber == "" || len(info.PurePhoneNumber) > 32 || len(info.CountryCode) > 8 {
+		return nil, "", wxlogin.Errorf(wxlogin.EUPSTREAM, "WeChat answered without a usable phone number")
+	}
+	return info, app.App.ID, nil
+}
+
+// SetPhone verifies a phone number through WeChat and stores it on the principal's user with its
+// country code. A number another user has verified is a conflict (audited).
+// Errors: EINVALID, EINVALIDCODE, ESESSIONKEYSTALE, ECONFLICT, EUPSTREAMUNAVAIL.
+func (s *Service) SetPhone(ctx context.Context, p *Principal, in PhoneInput, meta Meta) (*Profile, error) {
+	info, appid, err := s.phoneFromWeChat(ctx, p, in)
+	if err != nil {
+		return nil, err
+	}
+	method := "code"
+	if in.Code == "" {
+		method = "encrypted_data"
+	}
+	err = s.update(ctx, func(tx wxlogin.Tx) error {
+		holder, err := tx.UserByPhone(ctx, info.CountryCode, info.PurePhoneNumber)
+		if err == nil && holder.ID != p.UserID {
+			return &final{err: wxlogin.Errorf(wxlogin.ECONFLICT, "this phone number is verified by another user"),
+				event: &wxlogin.AuditEvent{Type: "phone.conflict", UserID: p.UserID, AppID: appid, SessionID: p.SessionID, IP: meta.IP,
+					UserAgent: meta.UserAgent, Detail: detail("other_user", holder.ID)}}
+		} else if err != nil && wxlogin.ErrorCode(err) != wxlogin.ENOTFOUND {
+			return err
+		}
+		u, err := tx.User(ctx, p.UserID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		u.Phone, u.PhoneCountryCode, u.PhoneVerifiedAt, u.UpdatedAt = info.PurePhoneNumber, info.CountryCode, now, now
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: now, Type: "phone.verify", ActorID: p.UserID, UserID: p.UserID,
+			AppID: appid, SessionID: p.SessionID, IP: meta.IP, UserAgent: meta.UserAgent, Detail: detail("method", method, "country_code", info.CountryCode)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Me(ctx, p)
+}
+
+// LoginPhone logs in the user who verified the phone number behind a getPhoneNumber code. It is
+// off unless configured. Errors: EFORBIDDEN (off, or disabled user), EINVALID, EINVALIDCODE,
+// ECREDENTIALS (no user verified that number), EUPSTREAMUNAVAIL.
+func (s *Service) LoginPhone(ctx context.Context, appid, code string, meta Meta) (*Login, error) {
+	if !s.phoneLogin {
+		return nil, wxlogin.Errorf(wxlogin.EFORBIDDEN, "phone login is not enabled on this server")
+	}
+	app, err := s.app(appid)
+	if err != nil {
+		return nil, err
+	}
+	if !validCode(code) {
+		return nil, wxlogin.Errorf(wxlogin.EINVALID, "code must be 1 to %d printable ASCII characters", maxCodeLen)
+	}
+	info, err := app.WeChat.GetPhoneNumber(ctx, code, "")
+	if err != nil {
+		if c := wechat.APICode(err); c == 40013 || c == 40003 {
+			return nil, wxlogin.Errorf(wxlogin.EINVALIDCODE, "the phone code belongs to another app")
+		}
+		return nil, wechatError(err)
+	}
+	if info.Watermark.AppID != "" && info.Watermark.AppID != app.App.ID {
+		return nil, wxlogin.Errorf(wxlogin.EUPSTREAM, "WeChat answered a phone number of another app")
+	}
+	var login *Login
+	err = s.update(ctx, func(tx wxlogin.Tx) error {
+		user, err := tx.UserByPhone(ctx, info.CountryCode, info.PurePhoneNumber)
+		if wxlogin.ErrorCode(err) == wxlogin.ENOTFOUND {
+			return &final{err: wxlogin.Errorf(wxlogin.ECREDENTIALS, "no user has verified this phone number"),
+				event: &wxlogin.AuditEvent{Type: "login.failure", AppID: app.App.ID, IP: meta.IP, UserAgent: meta.UserAgent,
+					Detail: detail("method", "phone", "reason", "unknown_phone")}}
+		} else if err != nil {
+			return err
+		}
+		if user.Disabled {
+			return wxlogin.Errorf(wxlogin.EFORBIDDEN, "this user is disabled")
+		}
+		if login, err = s.startSession(ctx, tx, user, app.App.ID, "phone", meta); err != nil {
+			return err
+		}
+		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: s.now(), Type: "login.success", ActorID: user.ID, UserID: user.ID,
+			AppID: app.App.ID, SessionID: login.Session.ID, IP: meta.IP, UserAgent: meta.UserAgent, Detail: detail("method", "phone")})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.signAccess(login)
+}
