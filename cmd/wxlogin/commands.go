@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wxlogin/wxlogin/keyring"
+	"github.com/wxlogin/wxlogin/token"
 	"github.com/wxlogin/wxlogin/wechatsim"
 )
 
@@ -69,6 +70,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	go st.reloadKeys(ctx, cfg.KeyReload, logger)
 	logger.Info("wxlogin serving", "addr", ln.Addr().String(), "version", version)
 	fmt.Fprintf(stdout, "wxlogin listening on http://%s\n", ln.Addr())
 	return serveUntilDone(ctx, newHTTPServer(st.handler, logger), ln, cfg.ShutdownTimeout)
@@ -197,4 +199,45 @@ func loadOrCreateKeyFile(path string) (string, error) {
 		return "", err
 	}
 	return s, nil
+}
+
+// runKeys manages signing keys: `wxlogin keys rotate` makes a new key sign from now on; tokens of
+// the previous key stay valid until they expire, so nobody is logged out. Running instances pick
+// the new key up within key_reload_interval.
+func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "rotate" {
+		fmt.Fprintln(stderr, "usage: wxlogin keys rotate [--config wxlogin.yaml]")
+		return errUsage
+	}
+	fs := newFlagSet("keys rotate", stderr)
+	path := fs.String("config", "", "YAML configuration file")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if *path == "" {
+		*path = getenv("WXLOGIN_CONFIG")
+	}
+	cfg, err := loadConfig(*path, getenv)
+	if err != nil {
+		return fmt.Errorf("bad configuration: %w", err)
+	}
+	ring, err := keyring.Parse(cfg.DataKeys)
+	if err != nil {
+		return fmt.Errorf("data_keys: %w", err)
+	}
+	store, err := openStore(ctx, cfg.Database, nil)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	issuer, err := token.New(ctx, token.Options{Keys: store, Sealer: ring, Issuer: cfg.Issuer, TTL: cfg.AccessTokenTTL, Algorithm: cfg.SigningAlgorithm})
+	if err != nil {
+		return fmt.Errorf("signing keys: %w", err)
+	}
+	old := issuer.SigningKeyID()
+	if err := issuer.Rotate(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "signing key rotated: %s signs from now on; %s keeps verifying its tokens until they expire\n", issuer.SigningKeyID(), old)
+	return nil
 }

@@ -28,6 +28,9 @@ type Config struct {
 	SigningAlgorithm  string        `yaml:"signing_algorithm" doc:"ES256 or EdDSA" default:"ES256"`
 	DataKeys          string        `yaml:"data_keys" doc:"keys sealing secrets at rest, comma-separated id:base64(32 bytes); the first seals (make one with 'wxlogin keygen')" secret:"true"`
 	Signup            bool          `yaml:"signup" doc:"enable POST /v1/accounts" default:"false"`
+	PhoneLogin        bool          `yaml:"phone_login" doc:"enable POST /v1/login/phone (a getPhoneNumber code logs in the user who verified that number)" default:"false"`
+	CloudRunLogin     bool          `yaml:"cloud_run_login" doc:"enable POST /v1/login/cloud (only behind WeChat Cloud Run's gateway)" default:"false"`
+	KeyReload         time.Duration `yaml:"key_reload_interval" doc:"how often an instance reloads signing keys rotated by another" default:"1m"`
 	IntrospectClients string        `yaml:"introspection_clients" doc:"business services allowed to introspect, comma-separated id:secret" secret:"true"`
 	AdminTokens       string        `yaml:"admin_tokens" doc:"operator tokens of the admin API, comma-separated" secret:"true"`
 	CodeWindow        time.Duration `yaml:"code_window" doc:"how long a code exchange is remembered to de-duplicate retries" default:"5m"`

@@ -6,6 +6,7 @@
 //	wxlogin migrate   apply schema migrations
 //	wxlogin demo      play a mini program against a running dev stack
 //	wxlogin keygen    print a new data key for WXLOGIN_DATA_KEYS
+//	wxlogin keys rotate  rotate the access-token signing key without logging anyone out
 //	wxlogin version   print the version
 package main
 
@@ -44,6 +45,7 @@ Usage:
   wxlogin migrate  [--config wxlogin.yaml]
   wxlogin demo     [--server http://127.0.0.1:8080] [--sim http://127.0.0.1:8081] [--appid ID] [--user NAME]
   wxlogin keygen   [--id k1]
+  wxlogin keys rotate [--config wxlogin.yaml]
   wxlogin version
 `
 
@@ -65,6 +67,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runMigrate(ctx, rest, getenv, stdout, stderr)
 	case "demo":
 		return runDemo(ctx, rest, stdout, stderr)
+	case "keys":
+		return runKeys(ctx, rest, getenv, stdout, stderr)
 	case "keygen":
 		return runKeygen(rest, stdout, stderr)
 	case "version", "--version", "-v":

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -150,12 +152,13 @@ func TestServe(t *testing.T) {
 	simSrv := httptest.NewServer(sim)
 	defer simSrv.Close()
 	env := map[string]string{
-		"WXLOGIN_ADDR":            "127.0.0.1:0",
-		"WXLOGIN_APPS":            "wx1234567890abcdef:serve-test-app-secret:p",
-		"WXLOGIN_DATA_KEYS":       testDataKey,
-		"WXLOGIN_DATABASE":        "sqlite:" + filepath.Join(t.TempDir(), "serve.db"),
-		"WXLOGIN_WECHAT_BASE_URL": simSrv.URL,
-		"WXLOGIN_ARGON2_TIME":     "1",
+		"WXLOGIN_ADDR":                "127.0.0.1:0",
+		"WXLOGIN_APPS":                "wx1234567890abcdef:serve-test-app-secret:p",
+		"WXLOGIN_DATA_KEYS":           testDataKey,
+		"WXLOGIN_DATABASE":            "sqlite:" + filepath.Join(t.TempDir(), "serve.db"),
+		"WXLOGIN_WECHAT_BASE_URL":     simSrv.URL,
+		"WXLOGIN_ARGON2_TIME":         "1",
+		"WXLOGIN_KEY_RELOAD_INTERVAL": "50ms",
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
@@ -163,12 +166,56 @@ func TestServe(t *testing.T) {
 	go func() { done <- run(ctx, []string{"wxlogin", "serve"}, envFrom(env), nil, stdout, stderr) }()
 	base := waitFor(t, stdout, regexp.MustCompile(`listening on (http://\S+)`))
 
-	code, _ := sim.Login("wx1234567890abcdef", "serve-user")
-	resp, err := http.Post(base+"/v1/login/wechat", "application/json", strings.NewReader(`{"code":"`+code+`"}`))
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("login through serve: %v %v", err, resp)
+	login := func() (access, kid string) {
+		code, _ := sim.Login("wx1234567890abcdef", "serve-user")
+		resp, err := http.Post(base+"/v1/login/wechat", "application/json", strings.NewReader(`{"code":"`+code+`"}`))
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("login through serve: %v %v", err, resp)
+		}
+		defer resp.Body.Close()
+		var body struct {
+			AccessToken string `json:"access_token"`
+		}
+		json.NewDecoder(resp.Body).Decode(&body)
+		header, _ := base64.RawURLEncoding.DecodeString(strings.Split(body.AccessToken, ".")[0])
+		var h struct{ Kid string }
+		json.Unmarshal(header, &h)
+		return body.AccessToken, h.Kid
 	}
-	resp.Body.Close()
+	me := func(access string) int {
+		req, _ := http.NewRequest("GET", base+"/v1/me", nil)
+		req.Header.Set("Authorization", "Bearer "+access)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	oldToken, oldKid := login()
+
+	// Rotating the signing key while serve runs logs nobody out, and serve signs with the new key
+	// once it reloads.
+	var rot bytes.Buffer
+	if err := run(context.Background(), []string{"wxlogin", "keys", "rotate"}, envFrom(env), nil, &rot, &rot); err != nil || !strings.Contains(rot.String(), "signing key rotated") {
+		t.Fatalf("keys rotate: %v %s", err, rot.String())
+	}
+	var newKid string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var tok string
+		if tok, newKid = login(); newKid != oldKid {
+			if me(tok) != 200 {
+				t.Error("token of the new key refused")
+			}
+			break
+		}
+	}
+	if newKid == oldKid {
+		t.Fatal("serve still signs with the old key after the rotation")
+	}
+	if me(oldToken) != 200 {
+		t.Error("a token of the old key was refused after the rotation")
+	}
 	cancel()
 	select {
 	case err := <-done:

@@ -25,6 +25,27 @@ import (
 type stack struct {
 	handler http.Handler
 	store   wxlogin.Store
+	issuer  *token.Issuer
+}
+
+// reloadKeys reloads the signing keys every interval until ctx ends, so that a rotation made by
+// another instance (or `wxlogin keys rotate`) is picked up without a restart.
+func (s *stack) reloadKeys(ctx context.Context, every time.Duration, logger *slog.Logger) {
+	if every <= 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.issuer.Reload(ctx); err != nil && ctx.Err() == nil {
+				logger.Warn("signing keys not reloaded", "err", err)
+			}
+		}
+	}
 }
 
 func (s *stack) Close() error { return s.store.Close() }
@@ -131,6 +152,7 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 	}
 	svc, err := auth.New(auth.Config{Store: store, Tokens: issuer, Sealer: ring, Apps: appClients,
 		CodeWindow: cfg.CodeWindow, SessionTTL: cfg.SessionTTL, Signup: cfg.Signup,
+		PhoneLogin: cfg.PhoneLogin, CloudRun: cfg.CloudRunLogin,
 		Argon2:  auth.Argon2Params{Memory: cfg.Argon2Memory, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads},
 		Lockout: auth.LockoutPolicy{MaxFailures: cfg.LockoutFailures, LockFor: cfg.LockoutDuration, IPMaxFailures: 30, IPWindow: 15 * time.Minute},
 		Logger:  logger})
@@ -140,7 +162,7 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 	h := wxhttp.NewServer(logger, wxhttp.Config{IntrospectionClients: clients, Issuer: cfg.Issuer, TrustProxyHeaders: cfg.TrustProxyHeaders,
 		MaxBodyBytes: cfg.MaxBodyBytes}, svc)
 	ok = true
-	return &stack{handler: h, store: store}, nil
+	return &stack{handler: h, store: store, issuer: issuer}, nil
 }
 
 // newHTTPServer returns an http.Server with limits a public login server needs.
