@@ -8,6 +8,53 @@ import (
 	"github.com/wxlogin/wxlogin/auth"
 )
 
+// loginHandler returns a handler that decodes a Req, calls login with it and answers the login
+// state (or the error).
+func loginHandler[Req any](s *server, login func(r *http.Request, req *Req) (*auth.Login, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := decode[Req](w, r, s.cfg.MaxBodyBytes)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		l, err := login(r, &req)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.writeLogin(w, l, http.StatusOK)
+	})
+}
+
+// profileHandler returns a handler that decodes a Req, calls change with it and answers the
+// user's profile (or the error).
+func profileHandler[Req any](s *server, change func(r *http.Request, req *Req) (*auth.Profile, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := decode[Req](w, r, s.cfg.MaxBodyBytes)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		p, err := change(r, &req)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		encode(w, http.StatusOK, newProfileJSON(p))
+	})
+}
+
+// noContentHandler returns a handler that answers 204 when act succeeds.
+func noContentHandler(s *server, act func(r *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := act(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
 // tokenResponse is the login state a mini program keeps.
 type tokenResponse struct {
 	AccessToken  string   `json:"access_token"`
@@ -86,18 +133,8 @@ func (r *loginWeChatRequest) Valid() error {
 }
 
 func (s *server) handleLoginWeChat() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, err := decode[loginWeChatRequest](w, r, s.cfg.MaxBodyBytes)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		l, err := s.svc.LoginWeChat(r.Context(), auth.WeChatLogin{AppID: req.AppID, Code: req.Code, Username: req.Username, Password: req.Password}, s.meta(r))
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		s.writeLogin(w, l, http.StatusOK)
+	return loginHandler(s, func(r *http.Request, req *loginWeChatRequest) (*auth.Login, error) {
+		return s.svc.LoginWeChat(r.Context(), auth.WeChatLogin{AppID: req.AppID, Code: req.Code, Username: req.Username, Password: req.Password}, s.meta(r))
 	})
 }
 
@@ -115,18 +152,8 @@ func (r *loginPasswordRequest) Valid() error {
 }
 
 func (s *server) handleLoginPassword() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, err := decode[loginPasswordRequest](w, r, s.cfg.MaxBodyBytes)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		l, err := s.svc.LoginPassword(r.Context(), req.AppID, req.Username, req.Password, s.meta(r))
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		s.writeLogin(w, l, http.StatusOK)
+	return loginHandler(s, func(r *http.Request, req *loginPasswordRequest) (*auth.Login, error) {
+		return s.svc.LoginPassword(r.Context(), req.AppID, req.Username, req.Password, s.meta(r))
 	})
 }
 
@@ -175,39 +202,17 @@ func (r *refreshRequest) Valid() error {
 }
 
 func (s *server) handleRefresh() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, err := decode[refreshRequest](w, r, s.cfg.MaxBodyBytes)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		l, err := s.svc.Refresh(r.Context(), req.RefreshToken, s.meta(r))
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		s.writeLogin(w, l, http.StatusOK)
+	return loginHandler(s, func(r *http.Request, req *refreshRequest) (*auth.Login, error) {
+		return s.svc.Refresh(r.Context(), req.RefreshToken, s.meta(r))
 	})
 }
 
 func (s *server) handleLogout() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.svc.Logout(r.Context(), principal(r), s.meta(r)); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
+	return noContentHandler(s, func(r *http.Request) error { return s.svc.Logout(r.Context(), principal(r), s.meta(r)) })
 }
 
 func (s *server) handleLogoutAll() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.svc.LogoutAll(r.Context(), principal(r), s.meta(r)); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
+	return noContentHandler(s, func(r *http.Request) error { return s.svc.LogoutAll(r.Context(), principal(r), s.meta(r)) })
 }
 
 func (s *server) handleMe() http.Handler {
@@ -255,12 +260,8 @@ func (s *server) handleSessions() http.Handler {
 }
 
 func (s *server) handleRevokeSession() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.svc.RevokeSession(r.Context(), principal(r), r.PathValue("id"), s.meta(r)); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+	return noContentHandler(s, func(r *http.Request) error {
+		return s.svc.RevokeSession(r.Context(), principal(r), r.PathValue("id"), s.meta(r))
 	})
 }
 

@@ -20,28 +20,14 @@ func (r *bindWeChatRequest) Valid() error {
 }
 
 func (s *server) handleBindWeChat() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, err := decode[bindWeChatRequest](w, r, s.cfg.MaxBodyBytes)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		p, err := s.svc.BindWeChat(r.Context(), principal(r), req.AppID, req.Code, s.meta(r))
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		encode(w, http.StatusOK, newProfileJSON(p))
+	return profileHandler(s, func(r *http.Request, req *bindWeChatRequest) (*auth.Profile, error) {
+		return s.svc.BindWeChat(r.Context(), principal(r), req.AppID, req.Code, s.meta(r))
 	})
 }
 
 func (s *server) handleUnbindWeChat() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.svc.UnbindWeChat(r.Context(), principal(r), r.PathValue("appid"), s.meta(r)); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+	return noContentHandler(s, func(r *http.Request) error {
+		return s.svc.UnbindWeChat(r.Context(), principal(r), r.PathValue("appid"), s.meta(r))
 	})
 }
 
@@ -58,18 +44,8 @@ func (r *patchMeRequest) Valid() error {
 }
 
 func (s *server) handlePatchMe() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, err := decode[patchMeRequest](w, r, s.cfg.MaxBodyBytes)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		p, err := s.svc.UpdateProfile(r.Context(), principal(r), auth.ProfileUpdate{Nickname: req.Nickname, AvatarURL: req.AvatarURL}, s.meta(r))
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		encode(w, http.StatusOK, newProfileJSON(p))
+	return profileHandler(s, func(r *http.Request, req *patchMeRequest) (*auth.Profile, error) {
+		return s.svc.UpdateProfile(r.Context(), principal(r), auth.ProfileUpdate{Nickname: req.Nickname, AvatarURL: req.AvatarURL}, s.meta(r))
 	})
 }
 
@@ -82,19 +58,9 @@ type wechatProfileRequest struct {
 }
 
 func (s *server) handleWeChatProfile() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, err := decode[wechatProfileRequest](w, r, s.cfg.MaxBodyBytes)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		p, err := s.svc.UpdateProfileFromWeChat(r.Context(), principal(r), auth.EncryptedData{AppID: req.AppID,
+	return profileHandler(s, func(r *http.Request, req *wechatProfileRequest) (*auth.Profile, error) {
+		return s.svc.UpdateProfileFromWeChat(r.Context(), principal(r), auth.EncryptedData{AppID: req.AppID,
 			EncryptedData: req.EncryptedData, IV: req.IV, RawData: req.RawData, Signature: req.Signature}, s.meta(r))
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		encode(w, http.StatusOK, newProfileJSON(p))
 	})
 }
 
@@ -111,18 +77,8 @@ func (r *paidUnionIDRequest) Valid() error {
 }
 
 func (s *server) handlePaidUnionID() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, err := decode[paidUnionIDRequest](w, r, s.cfg.MaxBodyBytes)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		p, err := s.svc.LinkPaidUnionID(r.Context(), principal(r), req.AppID, req.TransactionID, s.meta(r))
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		encode(w, http.StatusOK, newProfileJSON(p))
+	return profileHandler(s, func(r *http.Request, req *paidUnionIDRequest) (*auth.Profile, error) {
+		return s.svc.LinkPaidUnionID(r.Context(), principal(r), req.AppID, req.TransactionID, s.meta(r))
 	})
 }
 
@@ -147,18 +103,8 @@ type phoneRequest struct {
 }
 
 func (s *server) handleSetPhone() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, err := decode[phoneRequest](w, r, s.cfg.MaxBodyBytes)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		p, err := s.svc.SetPhone(r.Context(), principal(r), auth.PhoneInput{AppID: req.AppID, Code: req.Code, EncryptedData: req.EncryptedData, IV: req.IV}, s.meta(r))
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		encode(w, http.StatusOK, newProfileJSON(p))
+	return profileHandler(s, func(r *http.Request, req *phoneRequest) (*auth.Profile, error) {
+		return s.svc.SetPhone(r.Context(), principal(r), auth.PhoneInput{AppID: req.AppID, Code: req.Code, EncryptedData: req.EncryptedData, IV: req.IV}, s.meta(r))
 	})
 }
 
@@ -175,17 +121,7 @@ func (r *loginPhoneRequest) Valid() error {
 }
 
 func (s *server) handleLoginPhone() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, err := decode[loginPhoneRequest](w, r, s.cfg.MaxBodyBytes)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		l, err := s.svc.LoginPhone(r.Context(), req.AppID, req.Code, s.meta(r))
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		s.writeLogin(w, l, http.StatusOK)
+	return loginHandler(s, func(r *http.Request, req *loginPhoneRequest) (*auth.Login, error) {
+		return s.svc.LoginPhone(r.Context(), req.AppID, req.Code, s.meta(r))
 	})
 }
