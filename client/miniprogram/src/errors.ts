@@ -1,0 +1,64 @@
+/**
+ * Codes the wxlogin server answers with (`{"error":{"code","message"}}`), plus the client's own:
+ * `network` (wx.request failed: server down, timeout, no network), `wx_login_failed` (wx.login failed),
+ * `phone_denied` (the user did not share a phone number), `bad_response` (a 2xx that is not what the
+ * API promises), `http_error` (a non-2xx without wxlogin's error shape, e.g. from a business service).
+ */
+export type ErrorCode =
+  | 'invalid_request'
+  | 'invalid_code'
+  | 'user_blocked'
+  | 'unauthorized'
+  | 'invalid_credentials'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'session_key_stale'
+  | 'rate_limited'
+  | 'upstream_unavailable'
+  | 'upstream_error'
+  | 'internal'
+  | 'method_not_allowed'
+  | 'network'
+  | 'wx_login_failed'
+  | 'phone_denied'
+  | 'bad_response'
+  | 'http_error'
+
+/** Every failure of the client: `code` is the server's error code or one of the client's own. */
+export class WxLoginError extends Error {
+  /** The server's error code, or the client's own (see ErrorCode). */
+  readonly code: ErrorCode | string
+  /** HTTP status; 0 when no answer arrived. */
+  readonly status: number
+  /** Seconds the server asked to wait (429, 503), when it said. */
+  readonly retryAfter?: number
+  /** The server's request id, to quote in a bug report. */
+  readonly requestId?: string
+  /** The response body of a failed request(), for business services' own error shapes. */
+  readonly data?: unknown
+
+  constructor(code: string, message: string, status = 0, extra?: { retryAfter?: number; requestId?: string; data?: unknown }) {
+    super(message)
+    this.name = 'WxLoginError'
+    this.code = code
+    this.status = status
+    if (extra) {
+      this.retryAfter = extra.retryAfter
+      this.requestId = extra.requestId
+      this.data = extra.data
+    }
+  }
+}
+
+/**
+ * getPhoneNumber's legacy encrypted data could not be read because WeChat's session_key changed
+ * after WeChat encrypted it. The client has already logged in again, so the server holds the current
+ * key: ask the user to tap the button again. `code` is `session_key_stale`.
+ */
+export class TapAgainError extends WxLoginError {
+  constructor(requestId?: string) {
+    super('session_key_stale', 'WeChat renewed the session while reading the phone number: please tap the button again', 409, { requestId })
+    this.name = 'TapAgainError'
+  }
+}
