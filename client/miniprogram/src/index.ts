@@ -1,3 +1,4 @@
+/// <reference types="miniprogram-api-typings" preserve="true" />
 import { TapAgainError, WxLoginError } from './errors'
 
 export { TapAgainError, WxLoginError } from './errors'

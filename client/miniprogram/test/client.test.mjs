@@ -2,7 +2,9 @@
 // the simulator and whose request is real HTTP.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import vm from 'node:vm'
 import { APPID, closedURL, fakeWx, json, startStack } from './stack.mjs'
 
 const { createWxLogin, WxLoginError, TapAgainError } = createRequire(import.meta.url)('../dist/index.js')
@@ -334,5 +336,70 @@ describe('failures', () => {
     }
     assert.ok((await c.request(me)).data.id)
     assert.equal(fake.logins, 2)
+  })
+})
+
+describe('example mini program', () => {
+  // Runs examples/miniprogram's app.js and page in a bare sandbox (no Node globals) with the SDK
+  // loaded there too, the fake wx as the global `wx`, and App/Page/getApp as the runtime gives them.
+  function loadExample(fake) {
+    const example = new URL('../../../examples/miniprogram/', import.meta.url)
+    let app
+    let page
+    const ctx = vm.createContext({
+      wx: fake,
+      console,
+      setTimeout,
+      App: (o) => (app = o),
+      Page: (o) => (page = o),
+      getApp: () => app,
+    })
+    const modules = new Map()
+    const run = (file, req) => {
+      const module = { exports: {} }
+      vm.runInContext(`(function (module, exports, require) {${readFileSync(file, 'utf8')}\n})`, ctx)(module, module.exports, req)
+      return module.exports
+    }
+    const req = (spec) => {
+      if (spec == '@wxlogin/miniprogram') {
+        if (!modules.has(spec)) modules.set(spec, run(new URL('../dist/index.js', import.meta.url), req))
+        return modules.get(spec)
+      }
+      if (spec == './config') return { baseURL: stack.server }
+      throw new Error('unexpected require ' + spec)
+    }
+    run(new URL('app.js', example), req)
+    run(new URL('pages/index/index.js', example), req)
+    const instance = Object.assign(Object.create(page), {
+      data: { ...page.data },
+      setData(d) {
+        Object.assign(this.data, d)
+      },
+    })
+    return { app, page: instance }
+  }
+
+  test('launch, request, phone, logout through the example page', async () => {
+    const fake = fakeWx({ sim: stack.sim, user: `u${process.pid}-${++n}` })
+    const { app, page } = loadExample(fake)
+    app.onLaunch()
+    page.onLoad()
+    await page.onLoadSessions()
+    assert.equal(page.data.message, '')
+    assert.equal(page.data.sessions.length, 1)
+    assert.equal(fake.logins, 1, 'the launch login and the page request share one wx.login')
+    assert.equal(page.data.user.id, app.auth.user.id)
+
+    const { body } = await json('POST', stack.sim + '/sim/phone', { appid: APPID, user: `u${process.pid}-${n}`, phone: '13700001111' })
+    await page.onPhone({ detail: { errMsg: 'getPhoneNumber:ok', code: body.code } })
+    assert.equal(page.data.user.phone, '13700001111')
+    await page.onPhone({ detail: { errMsg: 'getPhoneNumber:fail user deny' } })
+    assert.equal(page.data.message, 'No phone number shared.')
+
+    await page.onLogout()
+    assert.equal(page.data.user, null)
+    assert.equal(fake.stored, undefined)
+    page.onUnload()
+    assert.equal(fake.logins, 1)
   })
 })
