@@ -23,7 +23,7 @@ type User struct {
 	Phone            string // purePhoneNumber, "" when none is verified; unique with PhoneCountryCode
 	PhoneCountryCode string
 	PhoneVerifiedAt  time.Time
-	Disabled         bool
+	Disabled         bool // change it only through auth.Service.SetDisabled, which also revokes sessions
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 }

@@ -74,20 +74,10 @@ type ipWindow struct {
 	n     int
 }
 
-func (f *ipFailures) blocked(ip string, now time.Time, p LockoutPolicy) time.Duration {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	w := f.windows[ip]
-	if w == nil || now.Sub(w.start) >= p.IPWindow {
-		return 0
-	}
-	if w.n >= p.IPMaxFailures {
-		return w.start.Add(p.IPWindow).Sub(now)
-	}
-	return 0
-}
-
-func (f *ipFailures) fail(ip string, now time.Time, p LockoutPolicy) {
+// reserve counts an attempt from ip as a failure before its password is checked (so a burst of
+// concurrent guesses cannot all get through) and returns how long to wait when ip is over its limit.
+// A successful attempt calls release to take its count back.
+func (f *ipFailures) reserve(ip string, now time.Time, p LockoutPolicy) (release func(), wait time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.windows == nil {
@@ -105,82 +95,103 @@ func (f *ipFailures) fail(ip string, now time.Time, p LockoutPolicy) {
 		w = &ipWindow{start: now}
 		f.windows[ip] = w
 	}
+	if w.n >= p.IPMaxFailures {
+		return nil, w.start.Add(p.IPWindow).Sub(now)
+	}
 	w.n++
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if w.n > 0 {
+			w.n--
+		}
+	}, 0
 }
 
 var errCredentials = wxlogin.Errorf(wxlogin.ECREDENTIALS, "wrong username or password")
 
-// dummyHash is checked when a username does not exist, so that a missing account costs as much
-// time as a wrong password.
-var dummyHash = hashPassword("wxlogin-dummy-password", DefaultArgon2)
-
 // checkPassword returns the account of username when password is right and the account is not
-// locked. Errors: EINVALID (malformed), ECREDENTIALS (unknown user, wrong password, locked),
-// ERATELIMITED (this IP failed too often).
+// locked. Each attempt is counted against the IP and the account before the hash is checked, so
+// concurrent guesses cannot outrun the limits; a success takes the counts back.
+// Errors: ECREDENTIALS (unknown user, wrong password, locked: all alike), ERATELIMITED (this IP
+// failed too often).
 func (s *Service) checkPassword(ctx context.Context, username, password string, meta Meta) (*wxlogin.Account, error) {
 	now := s.now()
-	if wait := s.ipFails.blocked(meta.IP, now, s.lockout); wait > 0 {
+	releaseIP, wait := s.ipFails.reserve(meta.IP, now, s.lockout)
+	if wait > 0 {
 		return nil, &wxlogin.Error{Code: wxlogin.ERATELIMITED, Message: "too many failed sign-ins from this address", RetryAfter: wait}
+	}
+	fail := func(userID, reason string) (*wxlogin.Account, error) {
+		s.audit(ctx, &wxlogin.AuditEvent{Type: "login.failure", UserID: userID, IP: meta.IP, UserAgent: meta.UserAgent,
+			Detail: detail("method", "password", "reason", reason)})
+		return nil, errCredentials
 	}
 	name, err := normalizeUsername(username)
 	if err != nil || len(password) > 4*maxPassword {
-		return nil, errCredentials
+		return fail("", "malformed")
 	}
-	acct, err := s.store.Account(ctx, name)
+	var (
+		acct       *wxlogin.Account
+		locked     bool
+		lockedByMe bool
+	)
+	err = s.store.Update(ctx, func(tx wxlogin.Tx) error {
+		acct, locked, lockedByMe = nil, false, false
+		a, err := tx.Account(ctx, name)
+		if err != nil {
+			return err
+		}
+		acct = a
+		if locked = now.Before(a.LockedUntil); locked {
+			return nil
+		}
+		a.FailedAttempts++
+		if a.FailedAttempts >= s.lockout.MaxFailures {
+			a.FailedAttempts, a.LockedUntil, lockedByMe = 0, now.Add(s.lockout.LockFor), true
+		}
+		a.UpdatedAt = now
+		return tx.UpdateAccount(ctx, a)
+	})
 	if wxlogin.ErrorCode(err) == wxlogin.ENOTFOUND {
-		checkPasswordHash(password, dummyHash)
-		s.ipFails.fail(meta.IP, now, s.lockout)
-		s.audit(ctx, nil, &wxlogin.AuditEvent{Type: "login.failure", IP: meta.IP, UserAgent: meta.UserAgent, Detail: detail("method", "password", "reason", "unknown_user")})
-		return nil, errCredentials
+		s.hashLimit <- struct{}{}
+		checkPasswordHash(password, s.dummyHash)
+		<-s.hashLimit
+		return fail("", "unknown_user")
 	} else if err != nil {
 		return nil, err
 	}
-	ok := checkPasswordHash(password, acct.PasswordHash)
-	locked := now.Before(acct.LockedUntil)
-	if ok && !locked {
-		if acct.FailedAttempts != 0 {
-			err = s.store.Update(ctx, func(tx wxlogin.Tx) error {
-				a, err := tx.Account(ctx, name)
-				if err != nil {
-					return err
-				}
-				a.FailedAttempts, a.UpdatedAt = 0, now
-				return tx.UpdateAccount(ctx, a)
-			})
-			if err != nil {
-				return nil, err
-			}
-		}
-		return acct, nil
-	}
-	s.ipFails.fail(meta.IP, now, s.lockout)
-	reason := "wrong_password"
 	if locked {
-		reason = "locked"
+		s.hashLimit <- struct{}{}
+		checkPasswordHash(password, s.dummyHash) // a locked account takes as long as any other
+		<-s.hashLimit
+		return fail(acct.UserID, "locked")
 	}
+	s.hashLimit <- struct{}{}
+	ok := checkPasswordHash(password, acct.PasswordHash)
+	<-s.hashLimit
+	if !ok {
+		reason := "wrong_password"
+		if lockedByMe {
+			reason = "locked_now"
+		}
+		return fail(acct.UserID, reason)
+	}
+	releaseIP()
 	err = s.store.Update(ctx, func(tx wxlogin.Tx) error {
 		a, err := tx.Account(ctx, name)
 		if err != nil {
 			return err
 		}
-		if !locked {
-			a.FailedAttempts++
-			if a.FailedAttempts >= s.lockout.MaxFailures {
-				a.FailedAttempts, a.LockedUntil = 0, now.Add(s.lockout.LockFor)
-				reason = "locked_now"
-			}
-			a.UpdatedAt = now
-			if err := tx.UpdateAccount(ctx, a); err != nil {
-				return err
-			}
+		a.FailedAttempts, a.UpdatedAt = 0, s.now()
+		if lockedByMe {
+			a.LockedUntil = time.Time{}
 		}
-		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: now, Type: "login.failure", UserID: a.UserID, IP: meta.IP,
-			UserAgent: meta.UserAgent, Detail: detail("method", "password", "reason", reason)})
+		return tx.UpdateAccount(ctx, a)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return nil, errCredentials
+	return acct, nil
 }
 
 // SignUp creates a user with a business account. Errors: EFORBIDDEN (sign-up is off), EINVALID
@@ -196,7 +207,9 @@ func (s *Service) SignUp(ctx context.Context, username, password string, meta Me
 	if err := validatePassword(name, password); err != nil {
 		return nil, err
 	}
+	s.hashLimit <- struct{}{}
 	hash := hashPassword(password, s.argon)
+	<-s.hashLimit
 	now := s.now()
 	user := &wxlogin.User{ID: wxlogin.NewID("usr"), CreatedAt: now, UpdatedAt: now}
 	err = s.store.Update(ctx, func(tx wxlogin.Tx) error {

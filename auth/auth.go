@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/wxlogin/wxlogin"
@@ -69,6 +70,8 @@ type Service struct {
 	argon      Argon2Params
 	lockout    LockoutPolicy
 	ipFails    ipFailures
+	dummyHash  string        // checked for unknown usernames, with the configured cost, so they take as long
+	hashLimit  chan struct{} // bounds concurrent argon2id work (19 MiB each by default)
 	now        func() time.Time
 	log        *slog.Logger
 }
@@ -108,6 +111,8 @@ func New(cfg Config) (*Service, error) {
 	if s.lockout.MaxFailures <= 0 {
 		s.lockout = DefaultLockout
 	}
+	s.dummyHash = hashPassword("wxlogin-dummy-password", s.argon)
+	s.hashLimit = make(chan struct{}, 2*runtime.GOMAXPROCS(0))
 	if s.codes == nil {
 		w := cfg.CodeWindow
 		if w <= 0 {
@@ -166,15 +171,13 @@ func wechatError(err error) error {
 	}
 }
 
-// audit stores an audit event; failures are logged, never fatal to the caller's request.
-func (s *Service) audit(ctx context.Context, tx wxlogin.Tx, e *wxlogin.AuditEvent) {
+// audit stores an audit event outside any transaction; failures are logged, never fatal to the
+// caller's request. Inside Update, write events through the Tx instead.
+func (s *Service) audit(ctx context.Context, e *wxlogin.AuditEvent) {
 	if e.Time.IsZero() {
 		e.Time = s.now()
 	}
-	if tx == nil {
-		tx = s.store
-	}
-	if err := tx.AddAuditEvent(ctx, e); err != nil {
+	if err := s.store.AddAuditEvent(ctx, e); err != nil {
 		s.log.ErrorContext(ctx, "audit event not stored", "type", e.Type, "err", err)
 	}
 }

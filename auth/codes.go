@@ -12,6 +12,7 @@ import (
 type CodeResult struct {
 	AppID  string
 	OpenID string
+	IP     string // the client that exchanged it: only the same client may repeat the code
 }
 
 // CodeCache de-duplicates code exchanges: WeChat accepts a code once, but clients double-tap and

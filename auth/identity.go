@@ -32,18 +32,18 @@ func (s *Service) BindWeChat(ctx context.Context, p *Principal, appid, code stri
 	}
 	err = s.update(ctx, func(tx wxlogin.Tx) error {
 		acct := &wxlogin.Account{UserID: p.UserID}
-		// Bound to a user, upsertIdentity moves the identity (merging a bare holder) or refuses.
-		if existing, err := tx.IdentitiesByUser(ctx, p.UserID); err != nil {
+		if err := oneIdentityPerApp(ctx, tx, p.UserID, app.App.ID, ws.OpenID); err != nil {
 			return err
-		} else {
-			for _, id := range existing {
-				if id.AppID == app.App.ID && id.OpenID != ws.OpenID {
-					return conflictf("this user already has a WeChat identity at app %s: unbind it first", app.App.ID)
-				}
-			}
 		}
-		if _, err := s.upsertIdentity(ctx, tx, app.App, ws.OpenID, ws.UnionID, sealed, acct, true); err != nil {
+		// Bound to a user, upsertIdentity moves the identity (merging a bare holder) or refuses.
+		res, err := s.upsertIdentity(ctx, tx, app.App, ws.OpenID, ws.UnionID, sealed, acct, true)
+		if err != nil {
 			return err
+		}
+		if res.user.ID != p.UserID {
+			// The identity's unionid belongs to another user the caller would be merged into: a bind
+			// never deletes the caller. Logging in with WeChat reaches that user.
+			return conflictf("this WeChat identity belongs to another user (by unionid): log in with WeChat to reach it")
 		}
 		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: s.now(), Type: "identity.bind", ActorID: p.UserID, UserID: p.UserID,
 			AppID: app.App.ID, SessionID: p.SessionID, IP: meta.IP, UserAgent: meta.UserAgent, Detail: detail("openid", ws.OpenID)})
@@ -82,7 +82,40 @@ func (s *Service) UnbindWeChat(ctx context.Context, p *Principal, appid string, 
 		if err := tx.DeleteIdentity(ctx, target.AppID, target.OpenID); err != nil {
 			return err
 		}
-		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: s.now(), Type: "identity.unbind", ActorID: p.UserID, UserID: p.UserID,
+		now := s.now()
+		// The unbound identity takes its access with it: the unionid it brought (unless another
+		// identity carries it too) and the sessions of that app.
+		u, err := tx.User(ctx, p.UserID)
+		if err != nil {
+			return err
+		}
+		if u.UnionID != "" && u.UnionID == target.UnionID {
+			keep := false
+			for _, id := range ids {
+				if id != target && id.UnionID == u.UnionID {
+					keep = true
+				}
+			}
+			if !keep {
+				u.UnionID, u.UpdatedAt = "", now
+				if err := tx.UpdateUser(ctx, u); err != nil {
+					return err
+				}
+			}
+		}
+		sessions, err := tx.SessionsByUser(ctx, p.UserID)
+		if err != nil {
+			return err
+		}
+		for _, sess := range sessions {
+			if sess.AppID == appid && sess.Method != "password" && sess.Active(now) {
+				sess.RevokedAt = now
+				if err := tx.UpdateSession(ctx, sess); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: now, Type: "identity.unbind", ActorID: p.UserID, UserID: p.UserID,
 			AppID: appid, SessionID: p.SessionID, IP: meta.IP, UserAgent: meta.UserAgent, Detail: detail("openid", target.OpenID)})
 	})
 }
@@ -168,6 +201,9 @@ func (s *Service) identityFor(ctx context.Context, p *Principal, appid string) (
 	}
 	for _, id := range ids {
 		if id.AppID == app.App.ID {
+			if len(id.SessionKey) == 0 { // e.g. a Cloud Run login: WeChat never gave us a key
+				return AppClient{}, nil, "", wxlogin.Errorf(wxlogin.ESESSIONKEYSTALE, "no session_key is known for this user: call wx.login and log in with the code, then resend")
+			}
 			key, err := s.sealer.Open(id.SessionKey, identityAD(id.AppID, id.OpenID))
 			if err != nil {
 				return AppClient{}, nil, "", err

@@ -73,6 +73,22 @@ func (s *Service) LoginWeChat(ctx context.Context, in WeChatLogin, meta Meta) (*
 	if err != nil {
 		return nil, err
 	}
+	settle := func(*CodeResult) {}
+	if prior == nil {
+		done := false
+		settle = func(res *CodeResult) {
+			if !done {
+				done = true
+				_ = s.codes.Settle(context.WithoutCancel(ctx), key, res)
+			}
+		}
+		defer settle(nil) // a panic or an early return must not leave waiters hanging
+	}
+	if prior != nil && prior.IP != meta.IP {
+		// A retry comes from the device that sent the code; anyone else replaying it gets what
+		// WeChat would have said.
+		return nil, wxlogin.Errorf(wxlogin.EINVALIDCODE, "the code is invalid, expired or already used: call wx.login again")
+	}
 	var (
 		openid     string
 		sessionKey []byte
@@ -83,18 +99,18 @@ func (s *Service) LoginWeChat(ctx context.Context, in WeChatLogin, meta Meta) (*
 	} else {
 		ws, err := app.WeChat.Code2Session(ctx, in.Code)
 		if err != nil {
-			_ = s.codes.Settle(ctx, key, nil)
-			s.audit(ctx, nil, &wxlogin.AuditEvent{Type: "login.failure", AppID: app.App.ID, IP: meta.IP, UserAgent: meta.UserAgent,
+			settle(nil)
+			s.audit(ctx, &wxlogin.AuditEvent{Type: "login.failure", AppID: app.App.ID, IP: meta.IP, UserAgent: meta.UserAgent,
 				Detail: detail("method", "wechat", "reason", wxlogin.ErrorCode(wechatError(err)))})
 			return nil, wechatError(err)
 		}
 		if ws.OpenID == "" || ws.SessionKey == "" {
-			_ = s.codes.Settle(ctx, key, nil)
+			settle(nil)
 			return nil, wxlogin.Errorf(wxlogin.EUPSTREAM, "WeChat answered without an openid or session_key")
 		}
 		openid, unionid = ws.OpenID, ws.UnionID
 		if sessionKey, err = s.sealer.Seal([]byte(ws.SessionKey.Reveal()), identityAD(app.App.ID, openid)); err != nil {
-			_ = s.codes.Settle(ctx, key, nil)
+			settle(nil)
 			return nil, err
 		}
 	}
@@ -120,7 +136,7 @@ func (s *Service) LoginWeChat(ctx context.Context, in WeChatLogin, meta Meta) (*
 	})
 	if prior == nil {
 		// WeChat consumed the code whatever happened next: remember whose it was.
-		_ = s.codes.Settle(ctx, key, &CodeResult{AppID: app.App.ID, OpenID: openid})
+		settle(&CodeResult{AppID: app.App.ID, OpenID: openid, IP: meta.IP})
 	}
 	if err != nil {
 		return nil, err
@@ -196,6 +212,9 @@ func (s *Service) upsertIdentity(ctx context.Context, tx wxlogin.Tx, app wxlogin
 	var user *wxlogin.User
 	created := false
 	if bindTo != nil {
+		if err := oneIdentityPerApp(ctx, tx, bindTo.UserID, app.ID, openid); err != nil {
+			return nil, err
+		}
 		if user, err = tx.User(ctx, bindTo.UserID); err != nil {
 			return nil, err
 		}
@@ -221,6 +240,21 @@ func (s *Service) upsertIdentity(ctx context.Context, tx wxlogin.Tx, app wxlogin
 		return nil, err
 	}
 	return &upsertResult{user: user, identity: id, created: created}, nil
+}
+
+// oneIdentityPerApp returns a final ECONFLICT when userID already has an identity at appid other
+// than openid: a user has at most one identity per app.
+func oneIdentityPerApp(ctx context.Context, tx wxlogin.Tx, userID, appid, openid string) error {
+	ids, err := tx.IdentitiesByUser(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if id.AppID == appid && id.OpenID != openid {
+			return conflictf("this user already has another WeChat identity at app %s: unbind it first", appid)
+		}
+	}
+	return nil
 }
 
 // startSession creates a session for user with its first refresh token. The access token is signed
@@ -267,7 +301,7 @@ func (s *Service) update(ctx context.Context, fn func(tx wxlogin.Tx) error) erro
 		var f *final
 		if errors.As(err, &f) {
 			if f.event != nil {
-				s.audit(ctx, nil, f.event)
+				s.audit(ctx, f.event)
 			}
 			return err
 		}

@@ -45,6 +45,11 @@ func (s *Service) mergeInto(ctx context.Context, tx wxlogin.Tx, fromID, toID, re
 	if err != nil {
 		return err
 	}
+	if from.Disabled || to.Disabled {
+		// Merging must not wash a disabled user's flag away (or lend it to another).
+		return &final{err: wxlogin.Errorf(wxlogin.EFORBIDDEN, "this user is disabled"),
+			event: &wxlogin.AuditEvent{Type: "merge.refused", UserID: toID, Detail: detail("other_user", fromID, "reason", "disabled")}}
+	}
 	bare, err := isBare(ctx, tx, from)
 	if err != nil {
 		return err
@@ -55,6 +60,18 @@ func (s *Service) mergeInto(ctx context.Context, tx wxlogin.Tx, fromID, toID, re
 	ids, err := tx.IdentitiesByUser(ctx, fromID)
 	if err != nil {
 		return err
+	}
+	toIDs, err := tx.IdentitiesByUser(ctx, toID)
+	if err != nil {
+		return err
+	}
+	for _, a := range ids {
+		for _, b := range toIDs {
+			if a.AppID == b.AppID && a.OpenID != b.OpenID {
+				// One user has at most one identity per app.
+				return s.mergeConflict(fromID, toID, reason)
+			}
+		}
 	}
 	now := s.now()
 	for _, id := range ids {

@@ -231,3 +231,28 @@ func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
 
 // SignupEnabled reports whether POST /v1/accounts is on.
 func (s *Service) SignupEnabled() bool { return s.signup }
+
+// SetDisabled disables (or enables) a user. Disabling revokes every session of the user in the same
+// transaction, so no access token of theirs is accepted from then on; a disabled user cannot log
+// in, refresh, or be merged into another user. actor goes to the audit trail. Errors: ENOTFOUND.
+func (s *Service) SetDisabled(ctx context.Context, actor, userID string, disabled bool, meta Meta) error {
+	return s.store.Update(ctx, func(tx wxlogin.Tx) error {
+		u, err := tx.User(ctx, userID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		u.Disabled, u.UpdatedAt = disabled, now
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		event := "user.enable"
+		if disabled {
+			event = "user.disable"
+			if _, err := tx.RevokeUserSessions(ctx, userID, now); err != nil {
+				return err
+			}
+		}
+		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: now, Type: event, ActorID: actor, UserID: userID, IP: meta.IP, UserAgent: meta.UserAgent})
+	})
+}
