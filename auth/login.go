@@ -19,6 +19,7 @@ type Login struct {
 	RefreshToken wxlogin.Secret
 	Session      *wxlogin.Session
 	User         *wxlogin.User
+	Username     string // the user's business account, "" when none
 	NewUser      bool
 }
 
@@ -270,7 +271,24 @@ func (s *Service) startSession(ctx context.Context, tx wxlogin.Tx, user *wxlogin
 	if err := tx.CreateRefreshToken(ctx, &wxlogin.RefreshToken{Hash: hash, SessionID: sess.ID, CreatedAt: now, ExpiresAt: sess.ExpiresAt}); err != nil {
 		return nil, err
 	}
-	return &Login{RefreshToken: refresh, Session: sess, User: user}, nil
+	username, err := usernameOf(ctx, tx, user.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &Login{RefreshToken: refresh, Session: sess, User: user, Username: username}, nil
+}
+
+// usernameOf returns the username of the user's business account, "" when there is none.
+func usernameOf(ctx context.Context, tx wxlogin.Tx, userID string) (string, error) {
+	a, err := tx.AccountByUser(ctx, userID)
+	switch wxlogin.ErrorCode(err) {
+	case "":
+		return a.Username, nil
+	case wxlogin.ENOTFOUND:
+		return "", nil
+	default:
+		return "", err
+	}
 }
 
 // signAccess fills in the access token of l.

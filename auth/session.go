@@ -97,7 +97,11 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, meta Meta) (
 		if err := tx.CreateRefreshToken(ctx, &wxlogin.RefreshToken{Hash: nextHash, SessionID: sess.ID, CreatedAt: now, ExpiresAt: sess.ExpiresAt}); err != nil {
 			return err
 		}
-		login = &Login{RefreshToken: next, Session: sess, User: user}
+		username, err := usernameOf(ctx, tx, user.ID)
+		if err != nil {
+			return err
+		}
+		login = &Login{RefreshToken: next, Session: sess, User: user, Username: username}
 		return nil
 	})
 	switch {

@@ -107,13 +107,15 @@ func (s *server) writeLogin(w http.ResponseWriter, l *auth.Login, status int) {
 	if expiresIn < 0 {
 		expiresIn = 0
 	}
+	user := newUserJSON(l.User)
+	user.Username = l.Username
 	encode(w, status, tokenResponse{
 		AccessToken:  l.AccessToken.Reveal(),
 		TokenType:    "Bearer",
 		ExpiresIn:    expiresIn,
 		RefreshToken: l.RefreshToken.Reveal(),
 		SessionID:    l.Session.ID,
-		User:         newUserJSON(l.User),
+		User:         user,
 		NewUser:      l.NewUser,
 	})
 }

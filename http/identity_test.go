@@ -221,8 +221,8 @@ func TestBindAndUnbindEndpoints(t *testing.T) {
 	if r.Status != 200 {
 		t.Fatalf("bind: %d %s", r.Status, r.Body)
 	}
-	if tk := e.login(appA, "uma-phone"); tk.User.ID != acct.User.ID {
-		t.Error("login after bind landed elsewhere")
+	if tk := e.login(appA, "uma-phone"); tk.User.ID != acct.User.ID || tk.User.Username != "uma" {
+		t.Errorf("login after bind landed on %s (username %q)", tk.User.ID, tk.User.Username)
 	}
 	// A second identity at the same app is refused.
 	if r := e.do("POST", "/v1/me/wechat", acct.AccessToken, map[string]string{"appid": appA, "code": e.code(appA, "uma-other-phone")}); r.Status != 409 {
@@ -318,6 +318,13 @@ func TestPatchMe(t *testing.T) {
 	}
 	if m := e.me(tk.AccessToken); m.Nickname != "小雅" || m.AvatarURL != "https://cdn.example.com/a.png" {
 		t.Errorf("me = %+v", m)
+	}
+	// wx.request cannot send PATCH: POST /v1/me does the same.
+	if r := e.do("POST", "/v1/me", tk.AccessToken, map[string]string{"nickname": "Yara"}); r.Status != 200 {
+		t.Fatalf("POST /v1/me: %d %s", r.Status, r.Body)
+	}
+	if m := e.me(tk.AccessToken); m.Nickname != "Yara" || m.AvatarURL != "https://cdn.example.com/a.png" {
+		t.Errorf("after POST /v1/me: %+v", m)
 	}
 	for _, body := range []map[string]any{{}, {"nickname": strings.Repeat("x", 65)}, {"nickname": "a\nb"}, {"avatar_url": "javascript:alert(1)"}, {"avatar_url": 5}} {
 		if r := e.do("PATCH", "/v1/me", tk.AccessToken, body); r.Status != 400 || r.ErrorCode(t) != wxlogin.EINVALID {

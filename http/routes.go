@@ -15,6 +15,7 @@ func addRoutes(mux *http.ServeMux, s *server) {
 	mux.Handle("POST /v1/logout/all", s.authenticated(s.handleLogoutAll()))
 	mux.Handle("GET /v1/me", s.authenticated(s.handleMe()))
 	mux.Handle("PATCH /v1/me", s.authenticated(s.handlePatchMe()))
+	mux.Handle("POST /v1/me", s.authenticated(s.handlePatchMe())) // wx.request cannot send PATCH
 	mux.Handle("POST /v1/me/wechat", s.authenticated(s.handleBindWeChat()))
 	mux.Handle("DELETE /v1/me/wechat/{appid}", s.authenticated(s.handleUnbindWeChat()))
 	mux.Handle("POST /v1/me/wechat/profile", s.authenticated(s.handleWeChatProfile()))
