@@ -270,6 +270,15 @@ func (s *Sim) appLocked(appid string) (*appState, error) {
 }
 
 // userLocked returns the state of device user name in app a, creating it.
+// deviceLocked returns the device user of (appid, user). Errors: ENOTFOUND, EINVALID.
+func (s *Sim) deviceLocked(appid, user string) (*userState, error) {
+	a, err := s.appLocked(appid)
+	if err != nil {
+		return nil, err
+	}
+	return s.userLocked(a, user)
+}
+
 func (s *Sim) userLocked(a *appState, name string) (*userState, error) {
 	if name == "" {
 		return nil, wxlogin.Errorf(wxlogin.EINVALID, "wechatsim: user is empty")
@@ -303,11 +312,7 @@ func (s *Sim) newKeyLocked(now, expires time.Time) *sessionKey {
 func (s *Sim) Login(appid, user string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a, err := s.appLocked(appid)
-	if err != nil {
-		return "", err
-	}
-	u, err := s.userLocked(a, user)
+	u, err := s.deviceLocked(appid, user)
 	if err != nil {
 		return "", err
 	}
@@ -331,11 +336,7 @@ func (s *Sim) PhoneCode(appid, user, phone string) (string, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a, err := s.appLocked(appid)
-	if err != nil {
-		return "", err
-	}
-	u, err := s.userLocked(a, user)
+	u, err := s.deviceLocked(appid, user)
 	if err != nil {
 		return "", err
 	}
@@ -372,11 +373,7 @@ func (s *Sim) ExpireSessionKey(appid, user string) error {
 func (s *Sim) Block(appid, user string, blocked bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a, err := s.appLocked(appid)
-	if err != nil {
-		return err
-	}
-	u, err := s.userLocked(a, user)
+	u, err := s.deviceLocked(appid, user)
 	if err != nil {
 		return err
 	}
@@ -389,11 +386,7 @@ func (s *Sim) Block(appid, user string, blocked bool) error {
 func (s *Sim) Payment(appid, user string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a, err := s.appLocked(appid)
-	if err != nil {
-		return "", err
-	}
-	u, err := s.userLocked(a, user)
+	u, err := s.deviceLocked(appid, user)
 	if err != nil {
 		return "", err
 	}
