@@ -1,0 +1,191 @@
+// Package postgres is wxlogin's Store for running several instances: PostgreSQL through a pgx v5
+// connection pool (pgxpool).
+//
+// # Transactions
+//
+// The Store's own methods each run as one statement on the pool, so each is its own transaction at
+// the server's default isolation (READ COMMITTED); a read never waits for a writer and sees only
+// committed data. Update runs fn in one SERIALIZABLE transaction on one pooled connection, so
+// read-modify-write sequences (spend a refresh token, find-or-create a user) behave as if they ran
+// one at a time. When PostgreSQL refuses the transaction with a serialization failure (SQLSTATE
+// 40001) or a deadlock (40P01), in any statement fn runs or at commit, Update rolls back and runs fn
+// again after a jittered, growing backoff, up to WithMaxAttempts attempts (default 10). This holds
+// even when fn replaced the error with its own: once a statement failed that way the transaction is
+// aborted, so whatever fn returned is retried.
+//
+// After any failed statement PostgreSQL aborts the transaction: within Update, a write that failed
+// (say with ECONFLICT) makes every later statement of that attempt fail, so fn should return the
+// error rather than carry on. Not-found reads do not fail a statement and are fine.
+//
+// fn must use the Tx it is given. Reads through the Store inside fn use another pooled connection:
+// they do not block and do not see fn's uncommitted writes, but with every connection of the pool
+// held by Update calls waiting for such reads, they wait until ctx ends; keep WithMaxConns above
+// the number of Updates that may run at once, or avoid Store calls inside fn.
+//
+// # Data representation
+//
+// Times are timestamptz: microsecond precision (finer digits are truncated), returned in UTC; the
+// zero time is NULL. Non-zero times outside years 1 to 9999 are rejected with EINVALID. Optional
+// strings are stored as empty strings; strings PostgreSQL cannot store as text (a NUL byte, invalid UTF-8)
+// are EINVALID. Migrations are the embedded migrations/*.sql, applied in name order by Migrate
+// into the first schema of the connection's search_path (see WithSchema).
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/wxlogin/wxlogin"
+)
+
+// Store is a wxlogin.Store on a PostgreSQL database. Its methods are safe for concurrent use.
+type Store struct {
+	tx // the Store's own methods: one statement each on the pool
+
+	pool *pgxpool.Pool
+	opts options
+}
+
+var _ wxlogin.Store = (*Store)(nil)
+
+type options struct {
+	maxConns    int32
+	maxAttempts int
+	schema      string
+	logger      *slog.Logger
+}
+
+// Option configures Open.
+type Option func(*options)
+
+// WithMaxConns sets the size of the connection pool (default 4, at least 2).
+func WithMaxConns(n int) Option {
+	return func(o *options) { o.maxConns = int32(min(max(n, 2), 1<<16)) }
+}
+
+// WithMaxAttempts sets how many times Update runs a transaction that keeps failing with a
+// serialization failure or deadlock before it gives up (default 10).
+func WithMaxAttempts(n int) Option { return func(o *options) { o.maxAttempts = n } }
+
+// WithSchema makes the store's connections use schema (sets search_path to it): tables are
+// created in and read from that schema, which must exist. Default: the server's search_path.
+func WithSchema(schema string) Option { return func(o *options) { o.schema = schema } }
+
+// WithLogger sets the logger for retries (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// Open connects to the PostgreSQL database named by dsn (a URL or key=value connection string, as
+// pgx accepts) and returns a Store on it. It does not migrate; call Migrate. It returns EINVALID
+// when dsn does not parse (the message does not repeat dsn, which may hold a password) and an
+// error when the server cannot be reached.
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	o := options{maxConns: 4, maxAttempts: 10}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.logger == nil {
+		o.logger = slog.New(slog.DiscardHandler)
+	}
+	if o.maxAttempts < 1 {
+		o.maxAttempts = 1
+	}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, wxlogin.Errorf(wxlogin.EINVALID, "postgres: the connection string does not parse")
+	}
+	cfg.MaxConns = o.maxConns
+	if o.schema != "" {
+		cfg.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{o.schema}.Sanitize()
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	return &Store{tx: tx{q: pool}, pool: pool, opts: o}, nil
+}
+
+// Close closes the pool's connections, waiting for those in use to be released. It returns nil.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// Ping returns nil when the database answers and every embedded migration has been applied, and
+// an error otherwise (also after Close).
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("postgres: ping: %w", err)
+	}
+	ok, err := s.Migrated(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New("postgres: database is not migrated")
+	}
+	return nil
+}
+
+// Update runs fn in one SERIALIZABLE transaction and commits when fn returns nil; when fn returns
+// an error or panics, everything it wrote is rolled back and fn's error is returned unchanged (the
+// panic goes on). When PostgreSQL fails the transaction with a serialization failure or deadlock,
+// Update runs fn again with backoff, up to the configured number of attempts; the last attempt's
+// error is returned.
+func (s *Store) Update(ctx context.Context, fn func(tx wxlogin.Tx) error) error {
+	backoff := 2 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		retry, err := s.update(ctx, fn)
+		if err == nil || !retry || ctx.Err() != nil {
+			return err
+		}
+		if attempt >= s.opts.maxAttempts {
+			s.opts.logger.WarnContext(ctx, "postgres: transaction kept conflicting, giving up", "attempts", attempt)
+			return err
+		}
+		s.opts.logger.DebugContext(ctx, "postgres: transaction conflicted, retrying", "attempt", attempt)
+		wait := backoff/2 + rand.N(backoff) // jitter, so competing transactions do not retry in step
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return err
+		case <-timer.C:
+		}
+		backoff = min(2*backoff, 100*time.Millisecond)
+	}
+}
+
+// update is one attempt of Update: it returns whether running fn again may succeed, and the error.
+func (s *Store) update(ctx context.Context, fn func(tx wxlogin.Tx) error) (retry bool, err error) {
+	pgTx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
+	if err != nil {
+		return isRetryable(err), fmt.Errorf("postgres: begin: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done { // also on panic
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			pgTx.Rollback(rctx) // a failed rollback closes the connection; nothing to add to the error
+		}
+	}()
+	if err := fn(&tx{q: pgTx, retry: &retry}); err != nil {
+		return retry, err
+	}
+	done = true
+	if err := pgTx.Commit(ctx); err != nil {
+		return retry || isRetryable(err), fmt.Errorf("postgres: commit: %w", err)
+	}
+	return false, nil
+}
