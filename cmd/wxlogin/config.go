@@ -17,7 +17,9 @@ import (
 // WXLOGIN_<KEY>_FILE naming a file that holds the value (for secrets mounted as files).
 type Config struct {
 	Addr              string        `yaml:"addr" doc:"address to listen on" default:":8080"`
-	Database          string        `yaml:"database" doc:"sqlite:PATH (or a plain path)" default:"sqlite:wxlogin.db"`
+	Database          string        `yaml:"database" doc:"postgres://user:pass@host/db (several instances) or sqlite:PATH (one instance)" default:"sqlite:wxlogin.db" secret:"true"`
+	RedisURL          string        `yaml:"redis_url" doc:"redis://host:6379/0: shared WeChat token, code de-duplication (required for several instances)" secret:"true"`
+	RedisPrefix       string        `yaml:"redis_prefix" doc:"prefix of wxlogin's Redis keys" default:"wxlogin:"`
 	MigrateOnStart    bool          `yaml:"migrate_on_start" doc:"apply schema migrations at start" default:"true"`
 	Apps              string        `yaml:"apps" doc:"mini programs, comma-separated appid:secret[:open-platform-id]" secret:"true"`
 	WeChatBaseURL     string        `yaml:"wechat_base_url" doc:"WeChat API base URL (point it at a simulator in tests)" default:"https://api.weixin.qq.com"`

@@ -15,6 +15,8 @@ import (
 	"github.com/wxlogin/wxlogin/auth"
 	wxhttp "github.com/wxlogin/wxlogin/http"
 	"github.com/wxlogin/wxlogin/keyring"
+	"github.com/wxlogin/wxlogin/postgres"
+	"github.com/wxlogin/wxlogin/redis"
 	"github.com/wxlogin/wxlogin/sqlite"
 	"github.com/wxlogin/wxlogin/token"
 	"github.com/wxlogin/wxlogin/wechat"
@@ -26,6 +28,7 @@ type stack struct {
 	handler http.Handler
 	store   wxlogin.Store
 	issuer  *token.Issuer
+	redis   *redis.Client // nil on a single instance without Redis
 }
 
 // reloadKeys reloads the signing keys every interval until ctx ends, so that a rotation made by
@@ -48,7 +51,12 @@ func (s *stack) reloadKeys(ctx context.Context, every time.Duration, logger *slo
 	}
 }
 
-func (s *stack) Close() error { return s.store.Close() }
+func (s *stack) Close() error {
+	if s.redis != nil {
+		s.redis.Close()
+	}
+	return s.store.Close()
+}
 
 // parseApps parses "appid:secret[:platform],..." into apps; errors never echo a secret.
 func parseApps(s string) ([]wxlogin.App, error) {
@@ -88,12 +96,23 @@ func parsePairs(s, what string) (map[string]string, error) {
 	return out, nil
 }
 
-// openStore opens the store a database URL names: "sqlite:PATH" or a plain path.
-func openStore(ctx context.Context, url string, logger *slog.Logger) (*sqlite.Store, error) {
+// migratingStore is a Store that applies its own schema migrations (both backends are).
+type migratingStore interface {
+	wxlogin.Store
+	Migrate(ctx context.Context) error
+	Migrated(ctx context.Context) (bool, error)
+}
+
+// openStore opens the store a database URL names: "postgres://…" / "postgresql://…" (PostgreSQL),
+// or "sqlite:PATH" / a plain path (SQLite). Errors never repeat the URL, which may hold a password.
+func openStore(ctx context.Context, url string, logger *slog.Logger) (migratingStore, error) {
+	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		return postgres.Open(ctx, url, postgres.WithLogger(logger))
+	}
 	path, ok := strings.CutPrefix(url, "sqlite:")
 	if !ok {
 		if strings.Contains(url, "://") {
-			return nil, fmt.Errorf("database %q: only sqlite:PATH is supported by this build", strings.SplitN(url, "://", 2)[0]+"://…")
+			return nil, fmt.Errorf("database %q: use postgres://… or sqlite:PATH", strings.SplitN(url, "://", 2)[0]+"://…")
 		}
 		path = url
 	}
@@ -143,7 +162,24 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 	if httpClient == nil {
 		httpClient = &http.Client{Timeout: cfg.WeChatTimeout}
 	}
-	tokens := wechat.NewMemoryTokenCache()
+	// Several instances share the WeChat access token and code de-duplication through Redis; one
+	// instance may keep them in memory.
+	var (
+		rc     *redis.Client
+		tokens = wechat.NewMemoryTokenCache()
+		codes  auth.CodeCache
+	)
+	if cfg.RedisURL != "" {
+		if rc, err = redis.Open(ctx, cfg.RedisURL, redis.WithPrefix(cfg.RedisPrefix), redis.WithLogger(logger)); err != nil {
+			return nil, fmt.Errorf("redis: %w", err)
+		}
+		defer func() {
+			if !ok {
+				rc.Close()
+			}
+		}()
+		tokens, codes = rc.TokenCache(), rc.CodeCache(cfg.CodeWindow)
+	}
 	var appClients []auth.AppClient
 	for _, a := range apps {
 		c := wechat.NewClient(wechat.Config{BaseURL: cfg.WeChatBaseURL, AppID: a.ID, Secret: a.Secret,
@@ -151,7 +187,7 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 		appClients = append(appClients, auth.AppClient{App: a, WeChat: c})
 	}
 	svc, err := auth.New(auth.Config{Store: store, Tokens: issuer, Sealer: ring, Apps: appClients,
-		CodeWindow: cfg.CodeWindow, SessionTTL: cfg.SessionTTL, Signup: cfg.Signup,
+		Codes: codes, CodeWindow: cfg.CodeWindow, SessionTTL: cfg.SessionTTL, Signup: cfg.Signup,
 		PhoneLogin: cfg.PhoneLogin, CloudRun: cfg.CloudRunLogin,
 		Argon2:  auth.Argon2Params{Memory: cfg.Argon2Memory, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads},
 		Lockout: auth.LockoutPolicy{MaxFailures: cfg.LockoutFailures, LockFor: cfg.LockoutDuration, IPMaxFailures: 30, IPWindow: 15 * time.Minute},
@@ -162,7 +198,7 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 	h := wxhttp.NewServer(logger, wxhttp.Config{IntrospectionClients: clients, Issuer: cfg.Issuer, TrustProxyHeaders: cfg.TrustProxyHeaders,
 		MaxBodyBytes: cfg.MaxBodyBytes}, svc)
 	ok = true
-	return &stack{handler: h, store: store, issuer: issuer}, nil
+	return &stack{handler: h, store: store, issuer: issuer, redis: rc}, nil
 }
 
 // newHTTPServer returns an http.Server with limits a public login server needs.
