@@ -19,8 +19,8 @@ func (s *Service) BindWeChat(ctx context.Context, p *Principal, appid, code stri
 	if err != nil {
 		return nil, err
 	}
-	if !validCode(code) {
-		return nil, wxlogin.Errorf(wxlogin.EINVALID, "code must be 1 to %d printable ASCII characters", maxCodeLen)
+	if err := checkCode(code); err != nil {
+		return nil, err
 	}
 	ws, err := app.WeChat.Code2Session(ctx, code)
 	if err != nil {
@@ -280,7 +280,9 @@ func (s *Service) UpdateProfileFromWeChat(ctx context.Context, p *Principal, d E
 	if info.OpenID != "" && info.OpenID != id.OpenID {
 		return nil, wxlogin.Errorf(wxlogin.EINVALID, "the encrypted data is invalid")
 	}
+	survivorID := p.UserID
 	err = s.update(ctx, func(tx wxlogin.Tx) error {
+		survivorID = p.UserID
 		u, err := tx.User(ctx, p.UserID)
 		if err != nil {
 			return err
@@ -307,9 +309,11 @@ func (s *Service) UpdateProfileFromWeChat(ctx context.Context, p *Principal, d E
 					return err
 				}
 			}
-			if _, err := s.linkUnionID(ctx, tx, u, info.UnionID); err != nil {
+			linked, err := s.linkUnionID(ctx, tx, u, info.UnionID)
+			if err != nil {
 				return err
 			}
+			survivorID = linked.ID
 		}
 		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: now, Type: "profile.wechat", ActorID: p.UserID, UserID: p.UserID,
 			AppID: app.App.ID, SessionID: p.SessionID, IP: meta.IP, UserAgent: meta.UserAgent,
@@ -318,18 +322,7 @@ func (s *Service) UpdateProfileFromWeChat(ctx context.Context, p *Principal, d E
 	if err != nil {
 		return nil, err
 	}
-	return s.Me(ctx, &Principal{UserID: s.survivor(ctx, p.UserID, info.UnionID), SessionID: p.SessionID, AppID: p.AppID})
-}
-
-// survivor returns the user that holds unionid after a merge (userID when unknown).
-func (s *Service) survivor(ctx context.Context, userID, unionid string) string {
-	if unionid == "" {
-		return userID
-	}
-	if u, err := s.store.UserByUnionID(ctx, unionid); err == nil {
-		return u.ID
-	}
-	return userID
+	return s.Me(ctx, &Principal{UserID: survivorID, SessionID: p.SessionID, AppID: p.AppID})
 }
 
 // LinkPaidUnionID asks WeChat for the unionid of the principal's identity at appid through a
@@ -356,7 +349,9 @@ func (s *Service) LinkPaidUnionID(ctx context.Context, p *Principal, appid, tran
 	if unionid == "" {
 		return nil, wxlogin.Errorf(wxlogin.EUPSTREAM, "WeChat answered without a unionid")
 	}
+	survivorID := p.UserID
 	err = s.update(ctx, func(tx wxlogin.Tx) error {
+		survivorID = p.UserID
 		u, err := tx.User(ctx, p.UserID)
 		if err != nil {
 			return err
@@ -371,14 +366,16 @@ func (s *Service) LinkPaidUnionID(ctx context.Context, p *Principal, appid, tran
 				return err
 			}
 		}
-		if _, err := s.linkUnionID(ctx, tx, u, unionid); err != nil {
+		linked, err := s.linkUnionID(ctx, tx, u, unionid)
+		if err != nil {
 			return err
 		}
+		survivorID = linked.ID
 		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: s.now(), Type: "unionid.paid", ActorID: p.UserID, UserID: p.UserID,
 			AppID: id.AppID, SessionID: p.SessionID, IP: meta.IP, UserAgent: meta.UserAgent})
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.Me(ctx, &Principal{UserID: s.survivor(ctx, p.UserID, unionid), SessionID: p.SessionID, AppID: p.AppID})
+	return s.Me(ctx, &Principal{UserID: survivorID, SessionID: p.SessionID, AppID: p.AppID})
 }

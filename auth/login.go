@@ -9,7 +9,6 @@ import (
 
 	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/token"
-	"github.com/wxlogin/wxlogin/wechat"
 )
 
 // Login is the result of a successful login or refresh: wxlogin's own login state.
@@ -32,6 +31,14 @@ type WeChatLogin struct {
 }
 
 const maxCodeLen = 128
+
+// checkCode returns EINVALID unless code can be a wx.login or phone code (see validCode).
+func checkCode(code string) error {
+	if !validCode(code) {
+		return wxlogin.Errorf(wxlogin.EINVALID, "code must be 1 to %d printable ASCII characters", maxCodeLen)
+	}
+	return nil
+}
 
 // validCode reports whether code can be a wx.login or phone code: 1..128 printable ASCII.
 func validCode(code string) bool {
@@ -56,8 +63,8 @@ func (s *Service) LoginWeChat(ctx context.Context, in WeChatLogin, meta Meta) (*
 	if err != nil {
 		return nil, err
 	}
-	if !validCode(in.Code) {
-		return nil, wxlogin.Errorf(wxlogin.EINVALID, "code must be 1 to %d printable ASCII characters", maxCodeLen)
+	if err := checkCode(in.Code); err != nil {
+		return nil, err
 	}
 	if (in.Username == "") != (in.Password == "") {
 		return nil, wxlogin.Errorf(wxlogin.EINVALID, "username and password go together")
@@ -379,5 +386,3 @@ func truncate(s string, n int) string {
 	}
 	return s
 }
-
-var _ = wechat.ErrDecrypt

@@ -22,8 +22,10 @@ func (s *Service) phoneFromWeChat(ctx context.Context, p *Principal, in PhoneInp
 	if (in.Code == "") == (in.EncryptedData == "") {
 		return nil, "", wxlogin.Errorf(wxlogin.EINVALID, "send either code (current API) or encrypted_data and iv (legacy)")
 	}
-	if in.Code != "" && !validCode(in.Code) {
-		return nil, "", wxlogin.Errorf(wxlogin.EINVALID, "code must be 1 to %d printable ASCII characters", maxCodeLen)
+	if in.Code != "" {
+		if err := checkCode(in.Code); err != nil {
+			return nil, "", err
+		}
 	}
 	app, id, key, err := s.identityFor(ctx, p, in.AppID)
 	if err != nil {
@@ -106,8 +108,8 @@ func (s *Service) LoginPhone(ctx context.Context, appid, code string, meta Meta)
 	if err != nil {
 		return nil, err
 	}
-	if !validCode(code) {
-		return nil, wxlogin.Errorf(wxlogin.EINVALID, "code must be 1 to %d printable ASCII characters", maxCodeLen)
+	if err := checkCode(code); err != nil {
+		return nil, err
 	}
 	info, err := app.WeChat.GetPhoneNumber(ctx, code, "")
 	if err != nil {

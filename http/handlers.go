@@ -1,6 +1,7 @@
 package http
 
 import (
+	"mime"
 	"net/http"
 	"time"
 
@@ -324,7 +325,7 @@ type introspectJSON struct {
 
 // introspectToken reads the token of an introspection request: RFC 7662's form encoding, or JSON.
 func introspectToken(w http.ResponseWriter, r *http.Request, max int64) (string, error) {
-	if ct := r.Header.Get("Content-Type"); len(ct) >= 33 && ct[:33] == "application/x-www-form-urlencoded" {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
 		r.Body = http.MaxBytesReader(w, r.Body, max)
 		if err := r.ParseForm(); err != nil {
 			return "", wxlogin.Errorf(wxlogin.EINVALID, "the form body could not be read")
