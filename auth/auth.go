@@ -51,7 +51,13 @@ type Config struct {
 	Argon2 Argon2Params
 	// Lockout limits password guessing (default DefaultLockout).
 	Lockout LockoutPolicy
-	Now     func() time.Time
+	// CacheSize bounds each of the caches of verified tokens, sessions and profiles (entries;
+	// default DefaultCacheSize); a negative size turns caching off.
+	CacheSize int
+	// Invalidations shares cache invalidations with the other instances of a shared store. Several
+	// instances must set it or turn caching off; one instance leaves it nil.
+	Invalidations Invalidations
+	Now           func() time.Time
 	Logger  *slog.Logger
 }
 
@@ -72,6 +78,7 @@ type Service struct {
 	ipFails    ipFailures
 	dummyHash  string        // checked for unknown usernames, with the configured cost, so they take as long
 	hashLimit  chan struct{} // bounds concurrent argon2id work (19 MiB each by default)
+	hot        *hotCache     // nil when caching is off
 	now        func() time.Time
 	log        *slog.Logger
 }
@@ -101,6 +108,10 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.CacheSize >= 0 {
+		s.hot = newHotCache(cfg.CacheSize, cfg.Invalidations, s.log)
+		s.store = &trackingStore{Store: cfg.Store, cache: s.hot}
 	}
 	if s.sessionTTL <= 0 {
 		s.sessionTTL = 30 * 24 * time.Hour
@@ -132,6 +143,10 @@ func New(cfg Config) (*Service, error) {
 	}
 	return s, nil
 }
+
+// Run follows the other instances' cache invalidations until ctx ends (it returns at once on one
+// instance). Until it has subscribed, and whenever the subscription is lost, caching is off.
+func (s *Service) Run(ctx context.Context) { s.hot.run(ctx) }
 
 // Meta describes where a request came from, for sessions and the audit trail.
 type Meta struct {

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"strconv"
 	"time"
 
@@ -22,11 +23,11 @@ var errUnauthorized = wxlogin.Errorf(wxlogin.EUNAUTHORIZED, "the access token is
 // Authenticate returns the principal of a valid access token whose session is still active.
 // Errors: EUNAUTHORIZED.
 func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Principal, error) {
-	claims, err := s.tokens.Verify(accessToken)
+	claims, err := s.verify(accessToken)
 	if err != nil {
 		return nil, errUnauthorized
 	}
-	sess, err := s.store.Session(ctx, claims.SessionID)
+	sess, err := s.session(ctx, claims.SessionID)
 	if wxlogin.ErrorCode(err) == wxlogin.ENOTFOUND {
 		return nil, errUnauthorized
 	} else if err != nil {
@@ -36,6 +37,48 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Princi
 		return nil, errUnauthorized
 	}
 	return &Principal{UserID: sess.UserID, SessionID: sess.ID, AppID: sess.AppID, Claims: claims}, nil
+}
+
+// verify returns the claims of a valid access token, from the cache when it was verified before.
+// A verified token stays valid until its exp (signing keys outlive the tokens they signed), so the
+// cache keeps it until then. Errors: EUNAUTHORIZED.
+func (s *Service) verify(accessToken string) (*token.Claims, error) {
+	if !s.hot.enabled() {
+		return s.tokens.Verify(accessToken)
+	}
+	h := sha256.Sum256([]byte(accessToken))
+	now := s.now()
+	if c, ok := s.hot.tokens.get(h, now); ok {
+		return c, nil
+	}
+	slot := s.hot.tokens.reserve(h)
+	c, err := s.tokens.Verify(accessToken)
+	if err != nil {
+		s.hot.tokens.release(h, slot)
+		return nil, err
+	}
+	s.hot.tokens.fill(h, slot, c, c.ExpiresAt)
+	return c, nil
+}
+
+// session returns the session id, from the cache when no write touched it since it was read.
+// Callers must not modify it. Errors: ENOTFOUND, the store's.
+func (s *Service) session(ctx context.Context, id string) (*wxlogin.Session, error) {
+	if !s.hot.enabled() {
+		return s.store.Session(ctx, id)
+	}
+	now := s.now()
+	if sess, ok := s.hot.sessions.get(id, now); ok {
+		return sess, nil
+	}
+	slot := s.hot.sessions.reserve(id)
+	sess, err := s.store.Session(ctx, id)
+	if err != nil {
+		s.hot.sessions.release(id, slot)
+		return nil, err
+	}
+	s.hot.sessions.fill(id, slot, sess, now.Add(s.hot.ttl))
+	return sess, nil
 }
 
 // Refresh exchanges a refresh token for a new access token and a new refresh token. A refresh token
@@ -170,7 +213,26 @@ type Profile struct {
 
 // Me returns the profile of the principal's user. Errors: EUNAUTHORIZED (user gone).
 func (s *Service) Me(ctx context.Context, p *Principal) (*Profile, error) {
-	u, err := s.store.User(ctx, p.UserID)
+	if !s.hot.enabled() {
+		return s.profile(ctx, p.UserID)
+	}
+	now := s.now()
+	if prof, ok := s.hot.profiles.get(p.UserID, now); ok {
+		return prof, nil
+	}
+	slot := s.hot.profiles.reserve(p.UserID)
+	prof, err := s.profile(ctx, p.UserID)
+	if err != nil {
+		s.hot.profiles.release(p.UserID, slot)
+		return nil, err
+	}
+	s.hot.profiles.fill(p.UserID, slot, prof, now.Add(s.hot.ttl))
+	return prof, nil
+}
+
+// profile reads a user's profile from the store. Errors: EUNAUTHORIZED (user gone), the store's.
+func (s *Service) profile(ctx context.Context, userID string) (*Profile, error) {
+	u, err := s.store.User(ctx, userID)
 	if wxlogin.ErrorCode(err) == wxlogin.ENOTFOUND {
 		return nil, errUnauthorized
 	} else if err != nil {

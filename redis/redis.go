@@ -1,6 +1,6 @@
 // Package redis keeps the state that several wxlogin instances share in Redis (go-redis v9): the
-// WeChat access token and its refresh lock, code de-duplication, rate-limit counters and session
-// revocation notices.
+// WeChat access token and its refresh lock, code de-duplication, rate-limit counters and cache
+// invalidation notices.
 //
 // Keys, all under a configurable prefix (default "wxlogin:"):
 //
@@ -9,9 +9,8 @@
 //	<prefix>code:<hash>           "pending" with PX = inflight TTL (default 15 s, WithInflightTTL) while
 //	                              an exchange runs, then JSON CodeResult with PX = the CodeCache window
 //	<prefix>rl:<key>              fixed-window counter; PX = the window passed to Allow
-//	<prefix>revoked:<sessionID>   "1"; PX = revoked TTL (default 1 h, WithRevokedTTL)
 //
-// Pub/sub channel: <prefix>revocations carries revoked session IDs.
+// Pub/sub channel: <prefix>invalidations carries the cache keys writes made stale, newline-separated.
 //
 // Errors never carry an access token, a lock token or the Redis URL (which may hold a password).
 package redis
@@ -30,7 +29,6 @@ import (
 const (
 	DefaultPrefix      = "wxlogin:"
 	DefaultInflightTTL = 15 * time.Second
-	DefaultRevokedTTL  = time.Hour
 	// pollInterval is how often a code claimer re-reads a key held by an exchange in flight.
 	pollInterval = 25 * time.Millisecond
 	// unlockTimeout bounds the release of a lock, whose unlock func has no context.
@@ -43,7 +41,6 @@ type Option func(*options)
 type options struct {
 	prefix      string
 	inflightTTL time.Duration
-	revokedTTL  time.Duration
 	now         func() time.Time
 	log         *slog.Logger
 }
@@ -54,10 +51,6 @@ func WithPrefix(prefix string) Option { return func(o *options) { o.prefix = pre
 // WithInflightTTL sets how long a code exchange in flight holds its key before others may take it
 // over (default 15 s): it bounds the wait caused by an instance that died mid-exchange.
 func WithInflightTTL(d time.Duration) Option { return func(o *options) { o.inflightTTL = d } }
-
-// WithRevokedTTL sets how long Revoked reports a published revocation (default 1 h). Make it at
-// least as long as any instance caches a verified token.
-func WithRevokedTTL(d time.Duration) Option { return func(o *options) { o.revokedTTL = d } }
 
 // WithNow sets the clock used to turn token expiry times into TTLs (default time.Now).
 func WithNow(now func() time.Time) Option { return func(o *options) { o.now = now } }
@@ -90,15 +83,12 @@ func Open(ctx context.Context, url string, opts ...Option) (*Client, error) {
 }
 
 func newClient(rdb *goredis.Client, opts []Option) *Client {
-	o := options{prefix: DefaultPrefix, inflightTTL: DefaultInflightTTL, revokedTTL: DefaultRevokedTTL}
+	o := options{prefix: DefaultPrefix, inflightTTL: DefaultInflightTTL}
 	for _, f := range opts {
 		f(&o)
 	}
 	if o.inflightTTL <= 0 {
 		o.inflightTTL = DefaultInflightTTL
-	}
-	if o.revokedTTL <= 0 {
-		o.revokedTTL = DefaultRevokedTTL
 	}
 	if o.now == nil {
 		o.now = time.Now

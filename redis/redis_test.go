@@ -641,57 +641,56 @@ func TestLimiter(t *testing.T) {
 	}
 }
 
-func TestRevocations(t *testing.T) {
+func TestInvalidations(t *testing.T) {
 	e := newEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	pub := e.open(redis.WithRevokedTTL(300 * time.Millisecond)).Revocations()
+	pub := e.open().Invalidations()
 
 	got := make(chan string, 10)
+	var ups atomic.Int32
 	var wg sync.WaitGroup
 	for i := range 2 {
-		sub := e.open().Revocations()
+		sub := e.open().Invalidations()
 		wg.Go(func() {
-			err := sub.Subscribe(ctx, func(sid string) { got <- sid })
+			err := sub.Subscribe(ctx, func(key string) { got <- key }, func(up bool) {
+				if up {
+					ups.Add(1)
+				}
+			})
 			if !errors.Is(err, context.Canceled) {
 				t.Errorf("subscriber %d returned %v", i, err)
 			}
 		})
 	}
 	// Wait until both are subscribed.
-	for deadline := time.Now().Add(2 * time.Second); ; {
-		n := e.raw.PubSubNumSub(ctx, e.prefix+"revocations").Val()[e.prefix+"revocations"]
-		if n == 2 {
-			break
-		}
+	for deadline := time.Now().Add(2 * time.Second); ups.Load() < 2; {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d subscribers", n)
+			t.Fatalf("%d subscribers up", ups.Load())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if err := pub.Publish(ctx, "ses_1"); err != nil {
+	if n := e.raw.PubSubNumSub(ctx, e.prefix+"invalidations").Val()[e.prefix+"invalidations"]; n != 2 {
+		t.Fatalf("%d subscribers on the channel", n)
+	}
+	if err := pub.Publish(ctx, []string{"s:ses_1", "u:usr_2"}); err != nil {
 		t.Fatal(err)
 	}
 	timeout := time.After(time.Second)
-	for range 2 {
+	count := map[string]int{}
+	for range 4 {
 		select {
-		case sid := <-got:
-			if sid != "ses_1" {
-				t.Fatalf("got %q", sid)
-			}
+		case k := <-got:
+			count[k]++
 		case <-timeout:
-			t.Fatal("revocation not delivered to both subscribers within 1s")
+			t.Fatalf("not delivered to both subscribers within 1s: %v", count)
 		}
 	}
-	if ok, err := pub.Revoked(ctx, "ses_1"); !ok || err != nil {
-		t.Fatalf("Revoked(ses_1) = %v, %v", ok, err)
+	if count["s:ses_1"] != 2 || count["u:usr_2"] != 2 {
+		t.Fatalf("delivered %v", count)
 	}
-	if ok, err := e.open().Revocations().Revoked(ctx, "ses_2"); ok || err != nil {
-		t.Fatalf("Revoked(ses_2) = %v, %v", ok, err)
-	}
-	time.Sleep(400 * time.Millisecond)
-	if ok, _ := pub.Revoked(ctx, "ses_1"); ok {
-		t.Fatal("revoked mark outlived its TTL")
+	if err := pub.Publish(ctx, nil); err != nil {
+		t.Fatal(err)
 	}
 	cancel()
 	done := make(chan struct{})
@@ -708,14 +707,17 @@ func TestSubscribeReconnects(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	p, u := e.proxied()
-	sub := e.openURL(u).Revocations()
+	sub := e.openURL(u).Invalidations()
 	got := make(chan string, 10)
+	states := make(chan bool, 10)
 	done := make(chan error, 1)
-	go func() { done <- sub.Subscribe(ctx, func(sid string) { got <- sid }) }()
+	go func() {
+		done <- sub.Subscribe(ctx, func(key string) { got <- key }, func(up bool) { states <- up })
+	}()
 	waitSubs := func(want int64) {
 		t.Helper()
 		for deadline := time.Now().Add(3 * time.Second); ; {
-			if e.raw.PubSubNumSub(ctx, e.prefix+"revocations").Val()[e.prefix+"revocations"] == want {
+			if e.raw.PubSubNumSub(ctx, e.prefix+"invalidations").Val()[e.prefix+"invalidations"] == want {
 				return
 			}
 			if time.Now().After(deadline) {
@@ -725,6 +727,9 @@ func TestSubscribeReconnects(t *testing.T) {
 		}
 	}
 	waitSubs(1)
+	if up := <-states; !up {
+		t.Fatal("first state is down")
+	}
 	// Cut the connection but let new ones through: the subscriber comes back on its own.
 	p.mu.Lock()
 	for _, c := range p.conns {
@@ -733,18 +738,18 @@ func TestSubscribeReconnects(t *testing.T) {
 	p.conns = nil
 	p.mu.Unlock()
 	// The old connection is gone, so a delivery proves a new subscription.
-	pub := e.open().Revocations()
+	pub := e.open().Invalidations()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.After(3 * time.Second)
 wait:
 	for {
-		if err := pub.Publish(ctx, "ses_9"); err != nil {
+		if err := pub.Publish(ctx, []string{"s:ses_9"}); err != nil {
 			t.Fatal(err)
 		}
 		select {
 		case sid := <-got:
-			if sid != "ses_9" {
+			if sid != "s:ses_9" {
 				t.Fatalf("got %q", sid)
 			}
 			break wait
@@ -752,6 +757,10 @@ wait:
 		case <-deadline:
 			t.Fatal("not delivered after reconnect")
 		}
+	}
+	// The cut was reported (down), then the new subscription (up), before the delivery.
+	if down, up := <-states, <-states; down || !up {
+		t.Fatalf("states after the cut: %v then %v, want false then true", down, up)
 	}
 	cancel()
 	select {

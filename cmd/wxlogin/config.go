@@ -35,6 +35,7 @@ type Config struct {
 	KeyReload         time.Duration `yaml:"key_reload_interval" doc:"how often an instance reloads signing keys rotated by another" default:"1m"`
 	IntrospectClients string        `yaml:"introspection_clients" doc:"business services allowed to introspect, comma-separated id:secret" secret:"true"`
 	AdminTokens       string        `yaml:"admin_tokens" doc:"operator tokens of the admin API, comma-separated" secret:"true"`
+	CacheSize         int           `yaml:"cache_size" doc:"entries in each cache of verified tokens, sessions and profiles (0: no caching; several instances cache only with redis_url)" default:"100000"`
 	CodeWindow        time.Duration `yaml:"code_window" doc:"how long a code exchange is remembered to de-duplicate retries" default:"5m"`
 	TrustProxyHeaders bool          `yaml:"trust_proxy_headers" doc:"take the client IP from X-Forwarded-For (only behind a proxy that sets it)" default:"false"`
 	MaxBodyBytes      int64         `yaml:"max_body_bytes" doc:"largest accepted request body" default:"65536"`

@@ -28,6 +28,7 @@ type stack struct {
 	handler http.Handler
 	store   wxlogin.Store
 	issuer  *token.Issuer
+	svc     *auth.Service
 	redis   *redis.Client // nil on a single instance without Redis
 }
 
@@ -180,6 +181,17 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 		}()
 		tokens, codes = rc.TokenCache(), rc.CodeCache(cfg.CodeWindow)
 	}
+	// Caching verified tokens is safe on one instance (SQLite), or on several when Redis carries
+	// the invalidations; several instances without Redis do not cache.
+	cacheSize, inval := cfg.CacheSize, auth.Invalidations(nil)
+	if cacheSize == 0 {
+		cacheSize = -1
+	}
+	if rc != nil {
+		inval = rc.Invalidations()
+	} else if _, shared := store.(*postgres.Store); shared {
+		cacheSize = -1
+	}
 	var appClients []auth.AppClient
 	for _, a := range apps {
 		c := wechat.NewClient(wechat.Config{BaseURL: cfg.WeChatBaseURL, AppID: a.ID, Secret: a.Secret,
@@ -187,7 +199,7 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 		appClients = append(appClients, auth.AppClient{App: a, WeChat: c})
 	}
 	svc, err := auth.New(auth.Config{Store: store, Tokens: issuer, Sealer: ring, Apps: appClients,
-		Codes: codes, CodeWindow: cfg.CodeWindow, SessionTTL: cfg.SessionTTL, Signup: cfg.Signup,
+		Codes: codes, CodeWindow: cfg.CodeWindow, CacheSize: cacheSize, Invalidations: inval, SessionTTL: cfg.SessionTTL, Signup: cfg.Signup,
 		PhoneLogin: cfg.PhoneLogin, CloudRun: cfg.CloudRunLogin,
 		Argon2:  auth.Argon2Params{Memory: cfg.Argon2Memory, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads},
 		Lockout: auth.LockoutPolicy{MaxFailures: cfg.LockoutFailures, LockFor: cfg.LockoutDuration, IPMaxFailures: 30, IPWindow: 15 * time.Minute},
@@ -198,7 +210,7 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 	h := wxhttp.NewServer(logger, wxhttp.Config{IntrospectionClients: clients, Issuer: cfg.Issuer, TrustProxyHeaders: cfg.TrustProxyHeaders,
 		MaxBodyBytes: cfg.MaxBodyBytes}, svc)
 	ok = true
-	return &stack{handler: h, store: store, issuer: issuer, redis: rc}, nil
+	return &stack{handler: h, store: store, issuer: issuer, svc: svc, redis: rc}, nil
 }
 
 // newHTTPServer returns an http.Server with limits a public login server needs.

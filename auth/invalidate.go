@@ -1,0 +1,291 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/token"
+)
+
+// Invalidations carries cache invalidations between the instances sharing a store (Redis pub/sub;
+// *redis.Invalidations implements it).
+type Invalidations interface {
+	// Publish announces keys to every instance. Errors: the transport's.
+	Publish(ctx context.Context, keys []string) error
+	// Subscribe calls fn with every key any instance publishes until ctx ends. It calls up(true)
+	// each time the subscription is (re)established and up(false) when it is lost; keys published
+	// while it was lost are never delivered.
+	Subscribe(ctx context.Context, fn func(key string), up func(bool)) error
+}
+
+// DefaultCacheSize bounds each of the verified-token, session and profile caches.
+const DefaultCacheSize = 100_000
+
+// hotCache keeps what every authenticated request reads, so that checking an access token costs a
+// hash and two map lookups instead of a signature verification and a store read:
+//   - tokens: verified access-token claims by SHA-256 of the token, until the token's exp;
+//   - sessions: sessions by id, until a write to the session (refresh, logout, revocation);
+//   - profiles: what GET /v1/me returns, by user id, until a write to the user, its account or its
+//     identities.
+//
+// Writes are seen through trackingStore: after a transaction commits, the keys it touched are
+// invalidated here and published to the other instances. While the cross-instance subscription is
+// down the cache is bypassed (and emptied when it comes back), so a revocation is never missed.
+type hotCache struct {
+	on       atomic.Bool
+	ttl      time.Duration // longest life of a session or profile entry
+	tokens   *cache[[sha256.Size]byte, *token.Claims]
+	sessions *cache[string, *wxlogin.Session]
+	profiles *cache[string, *Profile]
+	pub      Invalidations
+	log      *slog.Logger
+}
+
+// Invalidation keys.
+const (
+	keySession = "s:" // a session changed
+	keyUser    = "u:" // a user, its account or its identities changed
+	keyDeleted = "d:" // a user was deleted, with its sessions
+)
+
+func newHotCache(size int, pub Invalidations, log *slog.Logger) *hotCache {
+	if size <= 0 {
+		size = DefaultCacheSize
+	}
+	c := &hotCache{
+		ttl:      time.Minute,
+		tokens:   newCache[[sha256.Size]byte, *token.Claims](size),
+		sessions: newCache[string, *wxlogin.Session](size),
+		profiles: newCache[string, *Profile](size / 2),
+		pub:      pub,
+		log:      log,
+	}
+	c.on.Store(pub == nil) // with other instances, only once subscribed
+	return c
+}
+
+// run follows the other instances' invalidations until ctx ends; it returns at once on one instance.
+func (c *hotCache) run(ctx context.Context) {
+	if c == nil || c.pub == nil {
+		return
+	}
+	err := c.pub.Subscribe(ctx, func(key string) { c.apply(key) }, func(up bool) {
+		if up {
+			c.clear() // whatever was published while we were away is unknown
+			c.on.Store(true)
+			return
+		}
+		c.on.Store(false)
+		c.clear()
+	})
+	if err != nil && ctx.Err() == nil {
+		c.log.ErrorContext(ctx, "cache invalidations stopped; caching is off", "err", err)
+	}
+	c.on.Store(false)
+}
+
+// enabled reports whether the cache may be used now.
+func (c *hotCache) enabled() bool { return c != nil && c.on.Load() }
+
+func (c *hotCache) clear() {
+	c.tokens.clear()
+	c.sessions.clear()
+	c.profiles.clear()
+}
+
+// apply invalidates one key locally.
+func (c *hotCache) apply(key string) {
+	switch {
+	case strings.HasPrefix(key, keySession):
+		c.sessions.invalidate(key[len(keySession):])
+	case strings.HasPrefix(key, keyUser):
+		c.profiles.invalidate(key[len(keyUser):])
+	case strings.HasPrefix(key, keyDeleted):
+		id := key[len(keyDeleted):]
+		c.profiles.invalidate(id)
+		c.sessions.invalidateFunc(func(_ string, s *wxlogin.Session) bool { return s.UserID == id })
+	}
+}
+
+// invalidate applies keys locally, then tells the other instances.
+func (c *hotCache) invalidate(ctx context.Context, keys []string) {
+	if c == nil || len(keys) == 0 {
+		return
+	}
+	for _, k := range keys {
+		c.apply(k)
+	}
+	if c.pub != nil {
+		// A write's invalidation must reach the others even when its request was cancelled.
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		if err := c.pub.Publish(pctx, keys); err != nil {
+			c.log.ErrorContext(ctx, "cache invalidation not published", "keys", len(keys), "err", err)
+		}
+	}
+}
+
+// trackingStore is the Store the service uses: it records the keys each committed transaction
+// touched and invalidates them in the hot cache. Every write goes through Update.
+type trackingStore struct {
+	wxlogin.Store
+	cache *hotCache
+}
+
+// Update runs fn like the underlying store and, once the transaction committed, invalidates what
+// it wrote.
+func (t *trackingStore) Update(ctx context.Context, fn func(tx wxlogin.Tx) error) error {
+	var tx *trackingTx
+	err := t.Store.Update(ctx, func(inner wxlogin.Tx) error {
+		tx = &trackingTx{Tx: inner} // a retry starts over
+		return fn(tx)
+	})
+	if err == nil && tx != nil {
+		t.cache.invalidate(ctx, tx.keys)
+	}
+	return err
+}
+
+// The Store's own single-statement writes run as one-statement transactions, so they are tracked too.
+
+func (t *trackingStore) UpdateUser(ctx context.Context, u *wxlogin.User) error {
+	return t.Update(ctx, func(tx wxlogin.Tx) error { return tx.UpdateUser(ctx, u) })
+}
+
+func (t *trackingStore) DeleteUser(ctx context.Context, id string) error {
+	return t.Update(ctx, func(tx wxlogin.Tx) error { return tx.DeleteUser(ctx, id) })
+}
+
+func (t *trackingStore) CreateAccount(ctx context.Context, a *wxlogin.Account) error {
+	return t.Update(ctx, func(tx wxlogin.Tx) error { return tx.CreateAccount(ctx, a) })
+}
+
+func (t *trackingStore) UpdateAccount(ctx context.Context, a *wxlogin.Account) error {
+	return t.Update(ctx, func(tx wxlogin.Tx) error { return tx.UpdateAccount(ctx, a) })
+}
+
+func (t *trackingStore) CreateIdentity(ctx context.Context, id *wxlogin.Identity) error {
+	return t.Update(ctx, func(tx wxlogin.Tx) error { return tx.CreateIdentity(ctx, id) })
+}
+
+func (t *trackingStore) UpdateIdentity(ctx context.Context, id *wxlogin.Identity) error {
+	return t.Update(ctx, func(tx wxlogin.Tx) error { return tx.UpdateIdentity(ctx, id) })
+}
+
+func (t *trackingStore) DeleteIdentity(ctx context.Context, appid, openid string) error {
+	return t.Update(ctx, func(tx wxlogin.Tx) error { return tx.DeleteIdentity(ctx, appid, openid) })
+}
+
+func (t *trackingStore) UpdateSession(ctx context.Context, s *wxlogin.Session) error {
+	return t.Update(ctx, func(tx wxlogin.Tx) error { return tx.UpdateSession(ctx, s) })
+}
+
+func (t *trackingStore) RevokeUserSessions(ctx context.Context, userID string, at time.Time) ([]string, error) {
+	var ids []string
+	err := t.Update(ctx, func(tx wxlogin.Tx) error {
+		var err error
+		ids, err = tx.RevokeUserSessions(ctx, userID, at)
+		return err
+	})
+	return ids, err
+}
+
+// trackingTx records the cache keys its writes touch.
+type trackingTx struct {
+	wxlogin.Tx
+	keys []string
+}
+
+func (t *trackingTx) touch(prefix, id string) {
+	if id != "" {
+		t.keys = append(t.keys, prefix+id)
+	}
+}
+
+func (t *trackingTx) UpdateUser(ctx context.Context, u *wxlogin.User) error {
+	err := t.Tx.UpdateUser(ctx, u)
+	if err == nil {
+		t.touch(keyUser, u.ID)
+	}
+	return err
+}
+
+func (t *trackingTx) DeleteUser(ctx context.Context, id string) error {
+	err := t.Tx.DeleteUser(ctx, id)
+	if err == nil {
+		t.touch(keyDeleted, id)
+	}
+	return err
+}
+
+func (t *trackingTx) CreateAccount(ctx context.Context, a *wxlogin.Account) error {
+	err := t.Tx.CreateAccount(ctx, a)
+	if err == nil {
+		t.touch(keyUser, a.UserID)
+	}
+	return err
+}
+
+func (t *trackingTx) UpdateAccount(ctx context.Context, a *wxlogin.Account) error {
+	// The account may move to another user: both profiles change.
+	old, _ := t.Tx.Account(ctx, a.Username)
+	err := t.Tx.UpdateAccount(ctx, a)
+	if err == nil {
+		t.touch(keyUser, a.UserID)
+		if old != nil && old.UserID != a.UserID {
+			t.touch(keyUser, old.UserID)
+		}
+	}
+	return err
+}
+
+func (t *trackingTx) CreateIdentity(ctx context.Context, id *wxlogin.Identity) error {
+	err := t.Tx.CreateIdentity(ctx, id)
+	if err == nil {
+		t.touch(keyUser, id.UserID)
+	}
+	return err
+}
+
+func (t *trackingTx) UpdateIdentity(ctx context.Context, id *wxlogin.Identity) error {
+	// The identity may move to another user (a merge): both profiles change.
+	old, _ := t.Tx.Identity(ctx, id.AppID, id.OpenID)
+	err := t.Tx.UpdateIdentity(ctx, id)
+	if err == nil {
+		t.touch(keyUser, id.UserID)
+		if old != nil && old.UserID != id.UserID {
+			t.touch(keyUser, old.UserID)
+		}
+	}
+	return err
+}
+
+func (t *trackingTx) DeleteIdentity(ctx context.Context, appid, openid string) error {
+	old, _ := t.Tx.Identity(ctx, appid, openid)
+	err := t.Tx.DeleteIdentity(ctx, appid, openid)
+	if err == nil && old != nil {
+		t.touch(keyUser, old.UserID)
+	}
+	return err
+}
+
+func (t *trackingTx) UpdateSession(ctx context.Context, s *wxlogin.Session) error {
+	err := t.Tx.UpdateSession(ctx, s)
+	if err == nil {
+		t.touch(keySession, s.ID)
+	}
+	return err
+}
+
+func (t *trackingTx) RevokeUserSessions(ctx context.Context, userID string, at time.Time) ([]string, error) {
+	ids, err := t.Tx.RevokeUserSessions(ctx, userID, at)
+	for _, id := range ids {
+		t.touch(keySession, id)
+	}
+	return ids, err
+}
