@@ -58,7 +58,7 @@ type Config struct {
 	// instances must set it or turn caching off; one instance leaves it nil.
 	Invalidations Invalidations
 	Now           func() time.Time
-	Logger  *slog.Logger
+	Logger        *slog.Logger
 }
 
 // Service is the login service.
