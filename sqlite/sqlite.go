@@ -17,7 +17,8 @@
 // # Durability
 //
 // The database runs in WAL mode with synchronous=FULL: every commit is fsynced to the WAL before
-// Update or a write method returns. NORMAL would be faster but a power loss could then forget a
+// Update or a write method returns. Concurrent Updates share a commit (group commit), so the
+// fsync is paid once per batch rather than once per write. NORMAL would be faster but a power loss could then forget a
 // committed refresh-token spend or session revocation, which for a login server means a replayable
 // token or a revived session; we pay the fsync.
 //
@@ -51,9 +52,10 @@ import (
 type Store struct {
 	tx // the Store's own methods: reads on reader, writes on writer, each in its own transaction
 
-	writer *sql.DB // one connection; all writes and every Update
-	reader *sql.DB // query_only pool for the Store's plain reads
-	opts   options
+	writer  *sql.DB // one connection; all writes and every Update
+	reader  *sql.DB // query_only pool for the Store's plain reads
+	commits *committer
+	opts    options
 }
 
 var _ wxlogin.Store = (*Store)(nil)
@@ -151,11 +153,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		reader.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	return &Store{tx: tx{r: reader, w: writer}, writer: writer, reader: reader, opts: o}, nil
+	return &Store{tx: tx{r: reader, w: writer}, writer: writer, reader: reader, commits: newCommitter(writer), opts: o}, nil
 }
 
-// Close closes both connection pools.
+// Close waits for the group transaction in progress, then closes both connection pools.
 func (s *Store) Close() error {
+	s.commits.close()
 	return errors.Join(s.reader.Close(), s.writer.Close())
 }
 
@@ -178,9 +181,10 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Update runs fn in one BEGIN IMMEDIATE transaction on the writer connection and commits when fn
-// returns nil; when fn returns an error or panics, everything it wrote is rolled back and fn's
-// error is returned unchanged. When beginning, fn or committing fails with SQLITE_BUSY or
+// Update runs fn in a BEGIN IMMEDIATE transaction on the writer connection (shared with the other
+// Updates waiting at that moment, each in its own savepoint: see groupcommit.go) and returns nil
+// once that transaction is committed; when fn returns an error or panics, everything it wrote is
+// rolled back and fn's error is returned unchanged (its panic re-raised). When beginning, fn or committing fails with SQLITE_BUSY or
 // SQLITE_LOCKED (another process holds the file's write lock past the busy timeout), Update rolls
 // back and runs fn again, with backoff, up to the configured number of attempts.
 func (s *Store) Update(ctx context.Context, fn func(tx wxlogin.Tx) error) error {
@@ -204,24 +208,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx wxlogin.Tx) error) error 
 }
 
 func (s *Store) update(ctx context.Context, fn func(tx wxlogin.Tx) error) error {
-	sqlTx, err := s.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", err)
-	}
-	done := false
-	defer func() {
-		if !done {
-			sqlTx.Rollback() // also on panic; the rollback error adds nothing to the one returned
-		}
-	}()
-	if err := fn(&tx{r: sqlTx, w: sqlTx}); err != nil {
-		return err
-	}
-	done = true
-	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
-	}
-	return nil
+	return s.commits.do(ctx, fn)
 }
 
 // isBusy reports whether err is SQLite telling us another connection holds a lock we need.
