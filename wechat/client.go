@@ -26,6 +26,8 @@
 //     requests it considers replayable: GET/HEAD/OPTIONS/TRACE, or any method carrying an
 //     Idempotency-Key header); these GETs are sent with an empty non-replayable body, which the
 //     transport sends as a plain GET but never resends. getPhoneNumber is a POST, never replayable.
+//     The price: on a kept-alive connection WeChat closed just as it was reused, such a call fails
+//     with a temporary error even when WeChat never saw it; the client cannot tell the two apart.
 //   - The access-token APIs are not retried on failure; a call rejected for its access token
 //     (40001, 42001, 40014) gets a fresh token and is sent exactly once more — WeChat refused it
 //     before acting on it.
