@@ -4,6 +4,35 @@
 //
 // No error or log line of this package carries the app secret, an access token, a code, a
 // session_key or a URL with a query string.
+//
+// # Resilience
+//
+// Each API of a Client has its own circuit breaker: after Config.BreakerFailures (5) consecutive
+// temporary failures — transport errors, timeouts, unreadable bodies, errcode -1 — it opens and
+// fails calls at once with a *TransportError wrapping ErrCircuitOpen (IsTemporary is true), without
+// sending them. Business errcodes (40029, 40163, 45011, …) mean WeChat is up and reset the count.
+// After Config.BreakerCooldown (10 s) it lets one probe through: success closes it, a failure opens
+// it for another cool-down. At most Config.MaxConcurrent (64) calls of a Client are in flight; a
+// caller waits for a slot until its context ends or Config.MaxWait (5 s) passes, then gets a
+// *TransportError wrapping ErrOverloaded.
+//
+// # Retries
+//
+// A call is repeated only where WeChat cannot act twice on it:
+//   - code2Session and getPhoneNumber are never retried: WeChat may have consumed the code when the
+//     answer was lost, and a second exchange fails (40163/40029) or, worse, succeeds twice. Neither
+//     is resetUserSessionKey, each call of which replaces the key. net/http's Transport would
+//     resend a GET on a reused connection that broke after the request was written (it retries
+//     requests it considers replayable: GET/HEAD/OPTIONS/TRACE, or any method carrying an
+//     Idempotency-Key header); these GETs are sent with an empty non-replayable body, which the
+//     transport sends as a plain GET but never resends. getPhoneNumber is a POST, never replayable.
+//     The price: on a kept-alive connection WeChat closed just as it was reused, such a call fails
+//     with a temporary error even when WeChat never saw it; the client cannot tell the two apart.
+//   - The access-token APIs are not retried on failure; a call rejected for its access token
+//     (40001, 42001, 40014) gets a fresh token and is sent exactly once more — WeChat refused it
+//     before acting on it.
+//   - checkSession and getPaidUnionId only read: one retry after 100 ms on a transport error or -1,
+//     unless the breaker or the concurrency bound refused the call. 45011 is never retried.
 package wechat
 
 import (
@@ -53,6 +82,22 @@ type Config struct {
 	// Every plain fetch replaces the previous token (after a 5-minute overlap), so use it only when
 	// this client is the app's one token user.
 	PlainToken bool
+
+	// BreakerFailures is how many consecutive temporary failures (transport errors, timeouts,
+	// unreadable bodies, errcode -1) of one API open its circuit breaker; default
+	// DefaultBreakerFailures, negative disables the breakers. Business errcodes (40029, 45011, …)
+	// mean WeChat is up and do not count.
+	BreakerFailures int
+	// BreakerCooldown is how long an open breaker fails calls fast before it lets one probe through;
+	// default DefaultBreakerCooldown.
+	BreakerCooldown time.Duration
+	// MaxConcurrent bounds the client's WeChat calls in flight; default DefaultMaxConcurrent,
+	// negative means no bound. A call waits for a slot until its context ends or MaxWait passes
+	// (default DefaultMaxWait), then fails with ErrOverloaded.
+	MaxConcurrent int
+	MaxWait       time.Duration
+	// Observer receives measurements of every call; nil observes nothing.
+	Observer Observer
 }
 
 // Client calls the WeChat server API for one app. It is safe for concurrent use.
@@ -72,8 +117,14 @@ type Client struct {
 	lockWait     time.Duration
 	lockPoll     time.Duration
 
+	breakers map[string]*breaker // by API path
+	sem      chan struct{}       // one slot per call in flight; nil: no bound
+	maxWait  time.Duration
+	obs      Observer
+
 	mu      sync.Mutex
 	flights map[wxlogin.Secret]*flight
+	last    Token // the last token fetched or read from the cache, served while the cache fails
 }
 
 // NewClient returns a Client for cfg with the defaults filled in.
@@ -92,6 +143,30 @@ func NewClient(cfg Config) *Client {
 		lockWait:     defaultLockWait,
 		lockPoll:     defaultLockPoll,
 		flights:      make(map[wxlogin.Secret]*flight),
+		maxWait:      cfg.MaxWait,
+		obs:          cfg.Observer,
+	}
+	if c.maxWait <= 0 {
+		c.maxWait = DefaultMaxWait
+	}
+	switch n := cfg.MaxConcurrent; {
+	case n == 0:
+		c.sem = make(chan struct{}, DefaultMaxConcurrent)
+	case n > 0:
+		c.sem = make(chan struct{}, n)
+	}
+	if cfg.BreakerFailures >= 0 {
+		threshold, cooldown := cfg.BreakerFailures, cfg.BreakerCooldown
+		if threshold == 0 {
+			threshold = DefaultBreakerFailures
+		}
+		if cooldown <= 0 {
+			cooldown = DefaultBreakerCooldown
+		}
+		c.breakers = make(map[string]*breaker)
+		for _, api := range []string{apiCode2Session, apiToken, apiStableToken, apiCheckSession, apiResetSessionKey, apiGetPhoneNumber, apiGetPaidUnionID} {
+			c.breakers[api] = &breaker{api: api, threshold: threshold, cooldown: cooldown}
+		}
 	}
 	if c.base == "" {
 		c.base = DefaultBaseURL
@@ -126,6 +201,9 @@ type call struct {
 	query     url.Values
 	body      any // JSON-encoded when non-nil (POST)
 	sensitive []string
+	// noReplay marks a GET that must never be sent twice (see the package doc, Retries): net/http
+	// must not resend it on a reused connection that died after it was written.
+	noReplay bool
 }
 
 // envelope is the part every WeChat response may carry.
@@ -136,10 +214,19 @@ type envelope struct {
 
 // do performs r and decodes the JSON body into out. It returns an *APIError when the body carries a
 // non-zero errcode (whatever the HTTP status), and a *TransportError when no JSON answer came back.
+// A call refused by the circuit breaker or the concurrency bound fails at once with a
+// *TransportError wrapping ErrCircuitOpen or ErrOverloaded, without being sent.
 func (c *Client) do(ctx context.Context, r call, out any) error {
+	done, err := c.admit(ctx, r.api)
+	if err != nil {
+		return err
+	}
 	start := c.now()
 	status, err := c.roundTrip(ctx, r, out)
-	attrs := []slog.Attr{slog.String("api", r.api), slog.Int("status", status), slog.Duration("duration", c.now().Sub(start))}
+	d := c.now().Sub(start)
+	c.observeCall(r.api, err, d)
+	done(err)
+	attrs := []slog.Attr{slog.String("api", r.api), slog.Int("status", status), slog.Duration("duration", d)}
 	if err != nil {
 		// WeChat's refusals (a used code, a replaced key) are routine; failing to reach it is not.
 		level := slog.LevelWarn
@@ -172,6 +259,13 @@ func (c *Client) roundTrip(ctx context.Context, r call, out any) (status int, er
 	if err != nil {
 		// The message of a URL parse error quotes the URL.
 		return 0, newTransportError(r.api, errors.New("invalid base URL"), r.sensitive)
+	}
+	if r.noReplay && body == nil {
+		// net/http resends an idempotent request on a reused connection that broke before the
+		// first response byte, even after the request was written (Transport, isReplayable). A
+		// request with a Body that is not http.NoBody and no GetBody is not replayable; the
+		// transport finds this Body empty and sends a plain GET without a body.
+		req.Body, req.GetBody, req.ContentLength = io.NopCloser(strings.NewReader("")), nil, 0
 	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
@@ -248,6 +342,7 @@ func (c *Client) Code2Session(ctx context.Context, code string) (*Session, error
 			"grant_type": {"authorization_code"},
 		},
 		sensitive: []string{c.secret.Reveal(), code},
+		noReplay:  true, // the code may already be spent: never sent twice
 	}, &out)
 	if err != nil {
 		return nil, err

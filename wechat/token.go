@@ -173,14 +173,12 @@ func (c *Client) FetchToken(ctx context.Context) (*Token, error) {
 // AccessToken returns the app's access token from the cache, refreshing it first when it is
 // missing or has less than 5 minutes left. Concurrent callers share one refresh per process, and
 // instances sharing the TokenCache one refresh per deployment. When a refresh ahead of expiry fails,
-// the still-valid cached token is returned. Errors: those of FetchStableToken (or FetchToken with
+// the still-valid cached token is returned. While the TokenCache fails, the last token this client
+// fetched or read is used as the cached one, so an outage of the cache costs no extra fetches.
+// Errors: those of FetchStableToken (or FetchToken with
 // PlainToken), or ctx's.
 func (c *Client) AccessToken(ctx context.Context) (wxlogin.Secret, error) {
-	t, ok, err := c.tokens.Get(ctx, c.appid)
-	if err != nil {
-		c.log.WarnContext(ctx, "wechat token cache read failed", slog.String("appid", c.appid), slog.String("error", err.Error()))
-		ok = false
-	}
+	t, ok := c.cached(ctx)
 	if ok && c.fresh(t, "") {
 		return t.AccessToken, nil
 	}
@@ -194,6 +192,46 @@ func (c *Client) AccessToken(ctx context.Context) (wxlogin.Secret, error) {
 		return "", err
 	}
 	return nt.AccessToken, nil
+}
+
+// cached returns the token of the TokenCache, remembering it. When the cache fails, it returns the
+// last token this client fetched or read, if it has not expired.
+func (c *Client) cached(ctx context.Context) (Token, bool) {
+	t, ok, err := c.tokens.Get(ctx, c.appid)
+	if err == nil {
+		c.remember(t, ok)
+		return t, ok
+	}
+	c.mu.Lock()
+	last := c.last
+	c.mu.Unlock()
+	if last.AccessToken != "" && c.now().Before(last.ExpiresAt) {
+		c.log.WarnContext(ctx, "wechat token cache read failed; using this client's last token",
+			slog.String("appid", c.appid), slog.String("error", err.Error()))
+		return last, true
+	}
+	c.log.WarnContext(ctx, "wechat token cache read failed", slog.String("appid", c.appid), slog.String("error", err.Error()))
+	return Token{}, false
+}
+
+// remember keeps t as the last token when ok, and forgets the last token when the cache has none.
+func (c *Client) remember(t Token, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ok {
+		c.last = t
+	} else {
+		c.last = Token{}
+	}
+}
+
+// forget drops the last token if it is accessToken.
+func (c *Client) forget(accessToken wxlogin.Secret) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.last.AccessToken == accessToken {
+		c.last = Token{}
+	}
 }
 
 // fresh reports whether t is not stale and has more than refreshAhead left.
@@ -239,14 +277,7 @@ func (c *Client) refresh(ctx context.Context, stale wxlogin.Secret) (Token, erro
 // force_refresh returns the current token and harms nobody.
 func (c *Client) refreshShared(ctx context.Context, stale wxlogin.Secret) (Token, error) {
 	log := c.log.With(slog.String("appid", c.appid))
-	read := func() (Token, bool) {
-		t, ok, err := c.tokens.Get(ctx, c.appid)
-		if err != nil {
-			log.WarnContext(ctx, "wechat token cache read failed", slog.String("error", err.Error()))
-			return Token{}, false
-		}
-		return t, ok
-	}
+	read := func() (Token, bool) { return c.cached(ctx) }
 	if t, ok := read(); ok && c.fresh(t, stale) {
 		return t, nil
 	}
@@ -276,9 +307,13 @@ func (c *Client) refreshShared(ctx context.Context, stale wxlogin.Secret) (Token
 		// platform itself still considers the rejected token current.
 		tok, err = c.FetchStableToken(ctx, false)
 	}
+	if c.obs != nil {
+		c.obs.ObserveTokenRefresh(c.appid, err == nil)
+	}
 	if err != nil {
 		return Token{}, err
 	}
+	c.remember(*tok, true)
 	if stale != "" && tok.AccessToken == stale {
 		log.WarnContext(ctx, "wechat returned the access token it had just rejected")
 	}
@@ -326,6 +361,7 @@ func (c *Client) withToken(ctx context.Context, f func(token wxlogin.Secret) err
 		return err
 	}
 	c.log.WarnContext(ctx, "wechat rejected the access token; refreshing", slog.String("appid", c.appid), slog.Int("errcode", APICode(err)))
+	c.forget(tok)
 	if ierr := c.tokens.Invalidate(ctx, c.appid, tok); ierr != nil {
 		c.log.WarnContext(ctx, "wechat token cache invalidate failed", slog.String("appid", c.appid), slog.String("error", ierr.Error()))
 	}

@@ -4,20 +4,24 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/wxlogin/wxlogin"
 )
 
 // CheckSessionKey asks WeChat whether key is the user's current valid session_key; nil means it is.
 // Errors: *APIError 87009 (IsInvalidSignature: the key was replaced or expired), 87007
-// (IsSessionKeyExpired), 87008, -1, 45011; token errors after one retry; *TransportError.
+// (IsSessionKeyExpired), 87008, -1, 45011; token errors after one retry; *TransportError. A transport
+// error or -1 is retried once.
 func (c *Client) CheckSessionKey(ctx context.Context, openid string, key wxlogin.Secret) error {
 	sig := LoginStateSignature(key, nil)
 	var out struct{}
 	return c.withToken(ctx, func(token wxlogin.Secret) error {
-		return c.do(ctx, call{
+		return c.doRead(ctx, call{
 			api:    apiCheckSession,
 			method: http.MethodGet,
 			query: url.Values{
@@ -51,6 +55,7 @@ func (c *Client) ResetUserSessionKey(ctx context.Context, openid string, key wxl
 				"sig_method":   {"hmac_sha256"},
 			},
 			sensitive: []string{token.Reveal(), sig, key.Reveal()},
+			noReplay:  true, // each call replaces the key: never sent twice
 		}, &out)
 	})
 	if err != nil {
@@ -138,13 +143,14 @@ func (c *Client) GetPhoneNumber(ctx context.Context, code, openid string) (*Phon
 
 // GetPaidUnionID returns the unionid of the user who paid transactionID within the last 5 minutes.
 // Errors: *APIError 40003 (invalid openid), 89002 (app not bound to an Open Platform account), 89300
-// (invalid trade), -1, 45011; token errors after one retry; *TransportError.
+// (invalid trade), -1, 45011; token errors after one retry; *TransportError. A transport error or -1
+// is retried once.
 func (c *Client) GetPaidUnionID(ctx context.Context, openid, transactionID string) (string, error) {
 	var out struct {
 		UnionID string `json:"unionid"`
 	}
 	err := c.withToken(ctx, func(token wxlogin.Secret) error {
-		return c.do(ctx, call{
+		return c.doRead(ctx, call{
 			api:    apiGetPaidUnionID,
 			method: http.MethodGet,
 			query: url.Values{
@@ -162,4 +168,28 @@ func (c *Client) GetPaidUnionID(ctx context.Context, openid, transactionID strin
 		return "", incomplete(apiGetPaidUnionID, "unionid")
 	}
 	return out.UnionID, nil
+}
+
+// readRetryPause is how long a read-only call waits before its one retry.
+const readRetryPause = 100 * time.Millisecond
+
+// doRead performs a read-only call like do, and once more after readRetryPause when it failed
+// temporarily (a transport error or -1) and ctx is still live. Calls the breaker or the concurrency
+// bound refused, and 45011 (quota: retrying makes it worse), are not retried.
+func (c *Client) doRead(ctx context.Context, r call, out any) error {
+	err := c.do(ctx, r, out)
+	var te *TransportError
+	retry := IsSystemBusy(err) || errors.As(err, &te) && !errors.Is(err, ErrCircuitOpen) && !errors.Is(err, ErrOverloaded)
+	if !retry || ctx.Err() != nil {
+		return err
+	}
+	t := time.NewTimer(readRetryPause)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return err
+	case <-t.C:
+	}
+	c.log.LogAttrs(ctx, slog.LevelDebug, "wechat read-only call retried", slog.String("api", r.api))
+	return c.do(ctx, r, out)
 }
