@@ -102,6 +102,7 @@ var codeStatus = map[string]int{
 	wxlogin.EUPSTREAM:         http.StatusBadGateway,
 	wxlogin.EINTERNAL:         http.StatusInternalServerError,
 	wxlogin.EMETHODNOTALLOWED: http.StatusMethodNotAllowed,
+	wxlogin.EOVERLOADED:       http.StatusServiceUnavailable,
 }
 
 // ErrorStatus returns the HTTP status of an error code (500 for unknown codes).
@@ -131,7 +132,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if ra := wxlogin.RetryAfter(err); ra > 0 {
 		w.Header().Set("Retry-After", fmt.Sprint(int((ra+999_999_999)/1_000_000_000)))
-	} else if code == wxlogin.ERATELIMITED || code == wxlogin.EUPSTREAMUNAVAIL {
+	} else if code == wxlogin.ERATELIMITED || code == wxlogin.EUPSTREAMUNAVAIL || code == wxlogin.EOVERLOADED {
 		w.Header().Set("Retry-After", "1")
 	}
 	if code == wxlogin.EUNAUTHORIZED {

@@ -293,7 +293,7 @@ type introspectResponse struct {
 func (s *server) handleIntrospect() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, secret, ok := r.BasicAuth()
-		if !ok || !s.checkClient(id, secret) {
+		if !ok || !s.checkClient(id, secret) || len(r.Header.Values("Authorization")) != 1 {
 			w.Header().Set("WWW-Authenticate", `Basic realm="wxlogin introspection"`)
 			s.writeError(w, r, wxlogin.Errorf(wxlogin.EUNAUTHORIZED, "introspection needs a service's client credentials (HTTP Basic)"))
 			return
