@@ -1,6 +1,7 @@
 package http
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/wxlogin/wxlogin"
 )
@@ -27,7 +29,14 @@ func decode[T any](w http.ResponseWriter, r *http.Request, max int64) (T, error)
 		return v, wxlogin.Errorf(wxlogin.EINVALID, "Content-Type must be application/json")
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, max)
-	dec := json.NewDecoder(r.Body)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return v, decodeError(err, max)
+	}
+	if !utf8.Valid(body) { // encoding/json would silently replace the bad bytes
+		return v, wxlogin.Errorf(wxlogin.EINVALID, "the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&v); err != nil {
 		return v, decodeError(err, max)

@@ -264,7 +264,11 @@ func (s *server) handleSessions() http.Handler {
 
 func (s *server) handleRevokeSession() http.Handler {
 	return noContentHandler(s, func(r *http.Request) error {
-		return s.svc.RevokeSession(r.Context(), principal(r), r.PathValue("id"), s.meta(r))
+		id, err := pathParam(r, "id")
+		if err != nil {
+			return err
+		}
+		return s.svc.RevokeSession(r.Context(), principal(r), id, s.meta(r))
 	})
 }
 

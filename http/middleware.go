@@ -165,7 +165,7 @@ func (s *server) clientIP(r *http.Request) string {
 
 // meta returns the request's origin for sessions and the audit trail.
 func (s *server) meta(r *http.Request) auth.Meta {
-	return auth.Meta{IP: s.clientIP(r), UserAgent: r.UserAgent()}
+	return auth.Meta{IP: s.clientIP(r), UserAgent: cleanHeaderText(r.UserAgent())}
 }
 
 // authenticated requires a valid Bearer access token whose session is active.
