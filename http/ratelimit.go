@@ -213,7 +213,7 @@ func (rl *rateLimiter) check(ctx context.Context, rule string, l RateLimit, key,
 	if !l.On() || key == "" {
 		return nil
 	}
-	k := "rl:" + rule + ":" + strconv.Itoa(l.Limit) + "/" + l.Window.String() + ":" + key
+	k := rule + ":" + strconv.Itoa(l.Limit) + "/" + l.Window.String() + ":" + key
 	var (
 		ok    bool
 		retry time.Duration
