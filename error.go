@@ -25,6 +25,7 @@ const (
 	EUPSTREAM         = "upstream_error"       // 502
 	EINTERNAL         = "internal"             // 500
 	EMETHODNOTALLOWED = "method_not_allowed"   // 405
+	EOVERLOADED       = "overloaded"           // 503 + Retry-After: too many requests in flight
 )
 
 // Error is the one error type of wxlogin that callers may see. Its Message is safe to show to a

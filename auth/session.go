@@ -33,7 +33,7 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Princi
 	} else if err != nil {
 		return nil, err
 	}
-	if !sess.Active(s.now()) || sess.UserID != claims.UserID {
+	if !sess.Active(s.now()) || sess.UserID != claims.UserID || claims.Audience != audience(sess.AppID) {
 		return nil, errUnauthorized
 	}
 	return &Principal{UserID: sess.UserID, SessionID: sess.ID, AppID: sess.AppID, Claims: claims}, nil

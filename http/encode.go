@@ -1,6 +1,7 @@
 package http
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/wxlogin/wxlogin"
 )
@@ -27,7 +29,14 @@ func decode[T any](w http.ResponseWriter, r *http.Request, max int64) (T, error)
 		return v, wxlogin.Errorf(wxlogin.EINVALID, "Content-Type must be application/json")
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, max)
-	dec := json.NewDecoder(r.Body)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return v, decodeError(err, max)
+	}
+	if !utf8.Valid(body) { // encoding/json would silently replace the bad bytes
+		return v, wxlogin.Errorf(wxlogin.EINVALID, "the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&v); err != nil {
 		return v, decodeError(err, max)
@@ -102,6 +111,7 @@ var codeStatus = map[string]int{
 	wxlogin.EUPSTREAM:         http.StatusBadGateway,
 	wxlogin.EINTERNAL:         http.StatusInternalServerError,
 	wxlogin.EMETHODNOTALLOWED: http.StatusMethodNotAllowed,
+	wxlogin.EOVERLOADED:       http.StatusServiceUnavailable,
 }
 
 // ErrorStatus returns the HTTP status of an error code (500 for unknown codes).
@@ -131,7 +141,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if ra := wxlogin.RetryAfter(err); ra > 0 {
 		w.Header().Set("Retry-After", fmt.Sprint(int((ra+999_999_999)/1_000_000_000)))
-	} else if code == wxlogin.ERATELIMITED || code == wxlogin.EUPSTREAMUNAVAIL {
+	} else if code == wxlogin.ERATELIMITED || code == wxlogin.EUPSTREAMUNAVAIL || code == wxlogin.EOVERLOADED {
 		w.Header().Set("Retry-After", "1")
 	}
 	if code == wxlogin.EUNAUTHORIZED {

@@ -264,7 +264,11 @@ func (s *server) handleSessions() http.Handler {
 
 func (s *server) handleRevokeSession() http.Handler {
 	return noContentHandler(s, func(r *http.Request) error {
-		return s.svc.RevokeSession(r.Context(), principal(r), r.PathValue("id"), s.meta(r))
+		id, err := pathParam(r, "id")
+		if err != nil {
+			return err
+		}
+		return s.svc.RevokeSession(r.Context(), principal(r), id, s.meta(r))
 	})
 }
 
@@ -293,7 +297,7 @@ type introspectResponse struct {
 func (s *server) handleIntrospect() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, secret, ok := r.BasicAuth()
-		if !ok || !s.checkClient(id, secret) {
+		if !ok || !s.checkClient(id, secret) || len(r.Header.Values("Authorization")) != 1 {
 			w.Header().Set("WWW-Authenticate", `Basic realm="wxlogin introspection"`)
 			s.writeError(w, r, wxlogin.Errorf(wxlogin.EUNAUTHORIZED, "introspection needs a service's client credentials (HTTP Basic)"))
 			return

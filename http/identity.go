@@ -27,7 +27,11 @@ func (s *server) handleBindWeChat() http.Handler {
 
 func (s *server) handleUnbindWeChat() http.Handler {
 	return noContentHandler(s, func(r *http.Request) error {
-		return s.svc.UnbindWeChat(r.Context(), principal(r), r.PathValue("appid"), s.meta(r))
+		appid, err := pathParam(r, "appid")
+		if err != nil {
+			return err
+		}
+		return s.svc.UnbindWeChat(r.Context(), principal(r), appid, s.meta(r))
 	})
 }
 

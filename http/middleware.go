@@ -165,7 +165,7 @@ func (s *server) clientIP(r *http.Request) string {
 
 // meta returns the request's origin for sessions and the audit trail.
 func (s *server) meta(r *http.Request) auth.Meta {
-	return auth.Meta{IP: s.clientIP(r), UserAgent: r.UserAgent()}
+	return auth.Meta{IP: s.clientIP(r), UserAgent: cleanHeaderText(r.UserAgent())}
 }
 
 // authenticated requires a valid Bearer access token whose session is active.
@@ -173,7 +173,7 @@ func (s *server) authenticated(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header.Get("Authorization")
 		tok, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || tok == "" {
+		if !ok || tok == "" || len(r.Header.Values("Authorization")) != 1 { // two headers: which one counts is ambiguous
 			s.writeError(w, r, wxlogin.Errorf(wxlogin.EUNAUTHORIZED, "an Authorization: Bearer access token is required"))
 			return
 		}

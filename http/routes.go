@@ -5,12 +5,12 @@ import "net/http"
 // addRoutes registers every route of the API. openapi.yaml documents exactly these.
 func addRoutes(mux *http.ServeMux, s *server) {
 	// Mini program facing.
-	mux.Handle("POST /v1/login/wechat", s.handleLoginWeChat())
-	mux.Handle("POST /v1/login/password", s.handleLoginPassword())
-	mux.Handle("POST /v1/login/phone", s.handleLoginPhone())
-	mux.Handle("POST /v1/login/cloud", s.handleLoginCloud())
-	mux.Handle("POST /v1/accounts", s.handleSignUp())
-	mux.Handle("POST /v1/token/refresh", s.handleRefresh())
+	mux.Handle("POST /v1/login/wechat", s.limitLogin(s.handleLoginWeChat()))
+	mux.Handle("POST /v1/login/password", s.limitLogin(s.handleLoginPassword()))
+	mux.Handle("POST /v1/login/phone", s.limitLogin(s.limitPhone(s.handleLoginPhone())))
+	mux.Handle("POST /v1/login/cloud", s.limitLogin(s.handleLoginCloud()))
+	mux.Handle("POST /v1/accounts", s.limitLogin(s.handleSignUp()))
+	mux.Handle("POST /v1/token/refresh", s.limitRefresh(s.handleRefresh()))
 	mux.Handle("POST /v1/logout", s.authenticated(s.handleLogout()))
 	mux.Handle("POST /v1/logout/all", s.authenticated(s.handleLogoutAll()))
 	mux.Handle("GET /v1/me", s.authenticated(s.handleMe()))
@@ -20,7 +20,7 @@ func addRoutes(mux *http.ServeMux, s *server) {
 	mux.Handle("DELETE /v1/me/wechat/{appid}", s.authenticated(s.handleUnbindWeChat()))
 	mux.Handle("POST /v1/me/wechat/profile", s.authenticated(s.handleWeChatProfile()))
 	mux.Handle("POST /v1/me/wechat/unionid", s.authenticated(s.handlePaidUnionID()))
-	mux.Handle("POST /v1/me/phone", s.authenticated(s.handleSetPhone()))
+	mux.Handle("POST /v1/me/phone", s.authenticated(s.limitPhone(s.handleSetPhone())))
 	mux.Handle("GET /v1/me/sessions", s.authenticated(s.handleSessions()))
 	mux.Handle("DELETE /v1/me/sessions/{id}", s.authenticated(s.handleRevokeSession()))
 

@@ -24,6 +24,13 @@ type Config struct {
 	// MaxBodyBytes caps request bodies (default 64 KiB).
 	MaxBodyBytes int64
 	Now          func() time.Time
+
+	// RateLimits limits logins, refreshes and phone requests (zero: none); Limiter counts them
+	// (nil: in this process; a failing Limiter falls back to this process's counts).
+	RateLimits RateLimits
+	Limiter    Limiter
+	// MaxConcurrent caps the requests in flight (health probes exempt); 0: no cap.
+	MaxConcurrent int
 }
 
 // NewServer returns the HTTP handler of the whole API.
@@ -38,9 +45,11 @@ func NewServer(logger *slog.Logger, cfg Config, svc *auth.Service) http.Handler 
 		cfg.Now = time.Now
 	}
 	s := &server{log: logger, cfg: cfg, svc: svc, clients: hashClients(cfg.IntrospectionClients)}
+	s.limits = newRateLimiter(cfg, logger)
 	mux := http.NewServeMux()
 	addRoutes(mux, s)
 	var h http.Handler = jsonNotFound(mux, s)
+	h = s.limitInFlight(cfg.MaxConcurrent, h)
 	h = s.logRequests(h)
 	h = s.recoverPanics(h)
 	h = withRequestID(h)
@@ -52,6 +61,7 @@ type server struct {
 	cfg     Config
 	svc     *auth.Service
 	clients map[string][32]byte // client id → sha256(secret)
+	limits  *rateLimiter
 }
 
 // hashClients keeps only hashes of the introspection secrets in memory.

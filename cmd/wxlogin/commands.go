@@ -74,7 +74,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	go st.svc.Run(ctx)
 	logger.Info("wxlogin serving", "addr", ln.Addr().String(), "version", version)
 	fmt.Fprintf(stdout, "wxlogin listening on http://%s\n", ln.Addr())
-	return serveUntilDone(ctx, newHTTPServer(st.handler, logger), ln, cfg.ShutdownTimeout)
+	return serveUntilDone(ctx, newHTTPServer(st.handler, logger, cfg), ln, cfg.ShutdownTimeout)
 }
 
 // runMigrate applies the schema migrations of the configured database.
@@ -131,7 +131,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	fmt.Fprintf(stdout, "  try: curl -s -X POST http://%s/sim/login -H 'Content-Type: application/json' -d '{\"appid\":\"%s\",\"user\":\"alice\"}'\n", ln.Addr(), simApps[0].ID)
 	logger, _ := newLogger(stderr, "text", "warn")
-	return serveUntilDone(ctx, newHTTPServer(sim, logger), ln, 5*time.Second)
+	return serveUntilDone(ctx, newHTTPServer(sim, logger, defaultConfig()), ln, 5*time.Second)
 }
 
 func orNone(s string) string {

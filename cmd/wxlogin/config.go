@@ -47,6 +47,22 @@ type Config struct {
 	LockoutDuration   time.Duration `yaml:"lockout_duration" doc:"how long a locked account stays locked" default:"15m"`
 	LogFormat         string        `yaml:"log_format" doc:"json or text" default:"json"`
 	LogLevel          string        `yaml:"log_level" doc:"debug, info, warn or error" default:"info"`
+
+	// Abuse limits (limits.go). Rate limits are COUNT/WINDOW or off.
+	RateLimitLoginIP          string        `yaml:"rate_limit_login_ip" doc:"logins and sign-ups per client IP (IPv6: per /64)" default:"300/1m"`
+	RateLimitLoginIdentity    string        `yaml:"rate_limit_login_identity" doc:"code, phone and Cloud Run logins per appid + client IP" default:"120/1m"`
+	RateLimitPasswordIP       string        `yaml:"rate_limit_password_ip" doc:"password checks (password login, sign-up, code login with credentials) per client IP" default:"30/1m"`
+	RateLimitPasswordIdentity string        `yaml:"rate_limit_password_identity" doc:"password checks per username" default:"10/5m"`
+	RateLimitRefreshIP        string        `yaml:"rate_limit_refresh_ip" doc:"token refreshes per client IP" default:"300/1m"`
+	RateLimitRefreshIdentity  string        `yaml:"rate_limit_refresh_identity" doc:"refreshes per refresh token" default:"5/1m"`
+	RateLimitPhoneIP          string        `yaml:"rate_limit_phone_ip" doc:"phone login and phone verification per client IP" default:"30/1m"`
+	RateLimitPhoneIdentity    string        `yaml:"rate_limit_phone_identity" doc:"phone verifications per user; phone logins per appid + client IP" default:"10/1h"`
+	MaxConcurrentRequests     int           `yaml:"max_concurrent_requests" doc:"requests in flight before others get 503 overloaded (0: no cap; health probes exempt)" default:"1024"`
+	ReadHeaderTimeout         time.Duration `yaml:"read_header_timeout" doc:"time to read a request's headers" default:"5s"`
+	ReadTimeout               time.Duration `yaml:"read_timeout" doc:"time to read a whole request" default:"15s"`
+	WriteTimeout              time.Duration `yaml:"write_timeout" doc:"time from the end of the request headers to the end of the response" default:"30s"`
+	IdleTimeout               time.Duration `yaml:"idle_timeout" doc:"how long an idle keep-alive connection stays open" default:"120s"`
+	MaxHeaderBytes            int           `yaml:"max_header_bytes" doc:"largest request header block" default:"16384"`
 }
 
 // envName returns the environment variable of a YAML key.
@@ -206,5 +222,5 @@ func (c *Config) validate() error {
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err
 	}
-	return nil
+	return c.validateLimits()
 }

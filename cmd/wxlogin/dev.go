@@ -62,6 +62,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg.IntrospectClients = devClientID + ":" + devClientSecret
 	cfg.LogFormat = "text"
 	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.generousRateLimits()
 	if err := cfg.validate(); err != nil {
 		return err
 	}
@@ -80,8 +81,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	printDevGuide(stdout, "http://"+ln.Addr().String(), "http://"+simLn.Addr().String(), simApps[0].ID, *db)
 	errc := make(chan error, 2)
-	go func() { errc <- serveUntilDone(ctx, newHTTPServer(sim, logger), simLn, cfg.ShutdownTimeout) }()
-	go func() { errc <- serveUntilDone(ctx, newHTTPServer(st.handler, logger), ln, cfg.ShutdownTimeout) }()
+	go func() { errc <- serveUntilDone(ctx, newHTTPServer(sim, logger, cfg), simLn, cfg.ShutdownTimeout) }()
+	go func() { errc <- serveUntilDone(ctx, newHTTPServer(st.handler, logger, cfg), ln, cfg.ShutdownTimeout) }()
 	err = <-errc
 	if err2 := <-errc; err == nil {
 		err = err2

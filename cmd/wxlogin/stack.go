@@ -207,21 +207,30 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 	if err != nil {
 		return nil, err
 	}
+	limits, err := cfg.rateLimits()
+	if err != nil {
+		return nil, err
+	}
+	var limiter wxhttp.Limiter // nil: counted in this process
+	if rc != nil {
+		limiter = rc.Limiter() // shared by every instance; falls back to this process's counts while Redis is down
+	}
 	h := wxhttp.NewServer(logger, wxhttp.Config{IntrospectionClients: clients, Issuer: cfg.Issuer, TrustProxyHeaders: cfg.TrustProxyHeaders,
-		MaxBodyBytes: cfg.MaxBodyBytes}, svc)
+		MaxBodyBytes: cfg.MaxBodyBytes, RateLimits: limits, Limiter: limiter, MaxConcurrent: cfg.MaxConcurrentRequests}, svc)
 	ok = true
 	return &stack{handler: h, store: store, issuer: issuer, svc: svc, redis: rc}, nil
 }
 
-// newHTTPServer returns an http.Server with limits a public login server needs.
-func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
+// newHTTPServer returns an http.Server with limits a public login server needs (cfg's timeouts and
+// header size).
+func newHTTPServer(h http.Handler, logger *slog.Logger, cfg *Config) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    16 << 10,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 }
