@@ -71,6 +71,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	go st.reloadKeys(ctx, cfg.KeyReload, logger)
+	go newPruner(st.svc, cfg, logger).run(ctx, pruneInterval)
 	logger.Info("wxlogin serving", "addr", ln.Addr().String(), "version", version)
 	fmt.Fprintf(stdout, "wxlogin listening on http://%s\n", ln.Addr())
 	return serveUntilDone(ctx, newHTTPServer(st.handler, logger), ln, cfg.ShutdownTimeout)

@@ -27,6 +27,7 @@ import (
 type stack struct {
 	handler http.Handler
 	store   wxlogin.Store
+	svc     *auth.Service
 	issuer  *token.Issuer
 	redis   *redis.Client // nil on a single instance without Redis
 }
@@ -137,6 +138,10 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 	if err != nil {
 		return nil, err
 	}
+	admins, err := parseAdminTokens(cfg.AdminTokens)
+	if err != nil {
+		return nil, err
+	}
 	store, err := openStore(ctx, cfg.Database, logger)
 	if err != nil {
 		return nil, err
@@ -196,9 +201,9 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 		return nil, err
 	}
 	h := wxhttp.NewServer(logger, wxhttp.Config{IntrospectionClients: clients, Issuer: cfg.Issuer, TrustProxyHeaders: cfg.TrustProxyHeaders,
-		MaxBodyBytes: cfg.MaxBodyBytes}, svc)
+		MaxBodyBytes: cfg.MaxBodyBytes, AdminTokens: admins}, svc)
 	ok = true
-	return &stack{handler: h, store: store, issuer: issuer, redis: rc}, nil
+	return &stack{handler: h, store: store, svc: svc, issuer: issuer, redis: rc}, nil
 }
 
 // newHTTPServer returns an http.Server with limits a public login server needs.
