@@ -117,6 +117,20 @@ type AuditFilter struct {
 	Limit  int   // 0 means 100
 }
 
+// UserFilter selects users (the admin API's search); every non-empty field must match, and users
+// come ordered by ID. A zero filter matches every user.
+type UserFilter struct {
+	ID          string
+	Username    string // the business account's username, exactly (usernames are stored lowercase)
+	AppID       string // with OpenID: the identity (AppID, OpenID); alone: users with an identity at AppID
+	OpenID      string // an identity's openid, at any app unless AppID is set
+	UnionID     string // the user's unionid, or the unionid of one of its identities
+	CountryCode string // the verified phone's country code
+	Phone       string // the verified phone's pure number
+	After       string // cursor: only users with ID > After ("" : from the start)
+	Limit       int    // 0 means 100
+}
+
 // Store is wxlogin's storage. Its methods (those of Tx) each run in their own transaction; Update
 // runs several in one. Methods return *Error with ENOTFOUND when a row is missing and ECONFLICT when
 // a unique rule would break (username, (appid, openid), unionid, ids).
@@ -174,4 +188,13 @@ type Tx interface {
 	// AddAuditEvent stores e and sets e.ID.
 	AddAuditEvent(ctx context.Context, e *AuditEvent) error
 	AuditEvents(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
+
+	// Users returns the users f selects, ordered by ID (empty, not an error, when none).
+	Users(ctx context.Context, f UserFilter) ([]*User, error)
+	// PruneAuditEvents deletes the audit events whose Time is before before and returns how many.
+	PruneAuditEvents(ctx context.Context, before time.Time) (int64, error)
+	// PruneSessions deletes the dead sessions — revoked before before, or expired before before —
+	// with their refresh tokens, and returns how many sessions. With before not after now, no active
+	// session is touched.
+	PruneSessions(ctx context.Context, before time.Time) (int64, error)
 }

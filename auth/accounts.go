@@ -246,15 +246,16 @@ func (s *Service) LoginPassword(ctx context.Context, appid, username, password s
 		return nil, err
 	}
 	var login *Login
-	err = s.store.Update(ctx, func(tx wxlogin.Tx) error {
+	o := loginOrigin(appid, meta)
+	err = s.update(ctx, func(tx wxlogin.Tx) error {
 		user, err := tx.User(ctx, acct.UserID)
 		if err != nil {
 			return err
 		}
 		if user.Disabled {
-			return wxlogin.Errorf(wxlogin.EFORBIDDEN, "this user is disabled")
+			return disabledLogin(user, "password", o)
 		}
-		if login, err = s.startSession(ctx, tx, user, appid, "password", meta); err != nil {
+		if login, err = s.startSession(ctx, tx, user, "password", o); err != nil {
 			return err
 		}
 		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: s.now(), Type: "login.success", ActorID: user.ID, UserID: user.ID,

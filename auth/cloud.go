@@ -36,15 +36,16 @@ func (s *Service) LoginCloud(ctx context.Context, appid, openid, unionid string,
 		return nil, err
 	}
 	var login *Login
+	o := loginOrigin(app.App.ID, meta)
 	err = s.update(ctx, func(tx wxlogin.Tx) error {
-		res, err := s.upsertIdentity(ctx, tx, app.App, openid, unionid, nil, nil, true)
+		res, err := s.upsertIdentity(ctx, tx, app.App, openid, unionid, nil, nil, true, o)
 		if err != nil {
 			return err
 		}
 		if res.user.Disabled {
-			return wxlogin.Errorf(wxlogin.EFORBIDDEN, "this user is disabled")
+			return disabledLogin(res.user, "cloudrun", o)
 		}
-		if login, err = s.startSession(ctx, tx, res.user, app.App.ID, "cloudrun", meta); err != nil {
+		if login, err = s.startSession(ctx, tx, res.user, "cloudrun", o); err != nil {
 			return err
 		}
 		login.NewUser = res.created

@@ -36,7 +36,7 @@ func (s *Service) BindWeChat(ctx context.Context, p *Principal, appid, code stri
 			return err
 		}
 		// Bound to a user, upsertIdentity moves the identity (merging a bare holder) or refuses.
-		res, err := s.upsertIdentity(ctx, tx, app.App, ws.OpenID, ws.UnionID, sealed, acct, true)
+		res, err := s.upsertIdentity(ctx, tx, app.App, ws.OpenID, ws.UnionID, sealed, acct, true, principalOrigin(p, meta).at(app.App.ID))
 		if err != nil {
 			return err
 		}
@@ -309,7 +309,7 @@ func (s *Service) UpdateProfileFromWeChat(ctx context.Context, p *Principal, d E
 					return err
 				}
 			}
-			linked, err := s.linkUnionID(ctx, tx, u, info.UnionID)
+			linked, err := s.linkUnionID(ctx, tx, u, info.UnionID, principalOrigin(p, meta).at(app.App.ID))
 			if err != nil {
 				return err
 			}
@@ -366,7 +366,7 @@ func (s *Service) LinkPaidUnionID(ctx context.Context, p *Principal, appid, tran
 				return err
 			}
 		}
-		linked, err := s.linkUnionID(ctx, tx, u, unionid)
+		linked, err := s.linkUnionID(ctx, tx, u, unionid, principalOrigin(p, meta).at(id.AppID))
 		if err != nil {
 			return err
 		}

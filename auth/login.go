@@ -124,16 +124,17 @@ func (s *Service) LoginWeChat(ctx context.Context, in WeChatLogin, meta Meta) (*
 	}
 
 	var login *Login
+	o := loginOrigin(app.App.ID, meta)
 	err = s.update(ctx, func(tx wxlogin.Tx) error {
 		login = nil
-		res, err := s.upsertIdentity(ctx, tx, app.App, openid, unionid, sessionKey, bindTo, prior == nil)
+		res, err := s.upsertIdentity(ctx, tx, app.App, openid, unionid, sessionKey, bindTo, prior == nil, o)
 		if err != nil {
 			return err
 		}
 		if res.user.Disabled {
-			return wxlogin.Errorf(wxlogin.EFORBIDDEN, "this user is disabled")
+			return disabledLogin(res.user, "wechat", o)
 		}
-		login, err = s.startSession(ctx, tx, res.user, app.App.ID, "wechat", meta)
+		login, err = s.startSession(ctx, tx, res.user, "wechat", o)
 		if err != nil {
 			return err
 		}
@@ -165,8 +166,9 @@ type upsertResult struct {
 //   - an unknown identity with a unionid known to a user joins that user;
 //   - otherwise a new user is created, or, with bindTo, the identity joins that account's user.
 //
+// o goes to the audit trail of merges and conflicts.
 // Errors: ECONFLICT (the identity belongs to another user than bindTo, or unionid clash).
-func (s *Service) upsertIdentity(ctx context.Context, tx wxlogin.Tx, app wxlogin.App, openid, unionid string, sessionKey []byte, bindTo *wxlogin.Account, mayCreate bool) (*upsertResult, error) {
+func (s *Service) upsertIdentity(ctx context.Context, tx wxlogin.Tx, app wxlogin.App, openid, unionid string, sessionKey []byte, bindTo *wxlogin.Account, mayCreate bool, o origin) (*upsertResult, error) {
 	now := s.now()
 	id, err := tx.Identity(ctx, app.ID, openid)
 	switch {
@@ -179,7 +181,7 @@ func (s *Service) upsertIdentity(ctx context.Context, tx wxlogin.Tx, app wxlogin
 		}
 		id.UpdatedAt = now
 		if bindTo != nil && id.UserID != bindTo.UserID {
-			if err := s.mergeInto(ctx, tx, id.UserID, bindTo.UserID, "bind"); err != nil {
+			if err := s.mergeInto(ctx, tx, id.UserID, bindTo.UserID, "bind", o); err != nil {
 				return nil, err
 			}
 			id.UserID = bindTo.UserID
@@ -191,7 +193,7 @@ func (s *Service) upsertIdentity(ctx context.Context, tx wxlogin.Tx, app wxlogin
 		if err != nil {
 			return nil, err
 		}
-		linked, err := s.linkUnionID(ctx, tx, user, unionid)
+		linked, err := s.linkUnionID(ctx, tx, user, unionid, o)
 		var f *final
 		switch {
 		case err == nil:
@@ -200,7 +202,7 @@ func (s *Service) upsertIdentity(ctx context.Context, tx wxlogin.Tx, app wxlogin
 			// A conflicting unionid must not lock the person out: log in the identity's user as
 			// before; the conflict goes to the audit trail for the app to resolve.
 			if f.event != nil {
-				f.event.Time = now
+				f.event.Time, f.event.SessionID = now, o.sessionID // stored with the change, session and all
 				if err := tx.AddAuditEvent(ctx, f.event); err != nil {
 					return nil, err
 				}
@@ -226,7 +228,7 @@ func (s *Service) upsertIdentity(ctx context.Context, tx wxlogin.Tx, app wxlogin
 		if user, err = tx.User(ctx, bindTo.UserID); err != nil {
 			return nil, err
 		}
-		if user, err = s.linkUnionID(ctx, tx, user, unionid); err != nil {
+		if user, err = s.linkUnionID(ctx, tx, user, unionid, o); err != nil {
 			return nil, err
 		}
 	} else if unionid != "" {
@@ -265,12 +267,16 @@ func oneIdentityPerApp(ctx context.Context, tx wxlogin.Tx, userID, appid, openid
 	return nil
 }
 
-// startSession creates a session for user with its first refresh token. The access token is signed
-// after the transaction commits (signAccess).
-func (s *Service) startSession(ctx context.Context, tx wxlogin.Tx, user *wxlogin.User, appid, method string, meta Meta) (*Login, error) {
+// startSession creates a session for user at o's app, with o's session id, IP and user agent, and
+// its first refresh token. The access token is signed after the transaction commits (signAccess).
+func (s *Service) startSession(ctx context.Context, tx wxlogin.Tx, user *wxlogin.User, method string, o origin) (*Login, error) {
 	now := s.now()
-	sess := &wxlogin.Session{ID: wxlogin.NewID("ses"), UserID: user.ID, AppID: appid, Method: method,
-		UserAgent: truncate(meta.UserAgent, 256), IP: meta.IP, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.sessionTTL)}
+	sid := o.sessionID
+	if sid == "" {
+		sid = wxlogin.NewID("ses")
+	}
+	sess := &wxlogin.Session{ID: sid, UserID: user.ID, AppID: o.appID, Method: method,
+		UserAgent: truncate(o.meta.UserAgent, 256), IP: o.meta.IP, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.sessionTTL)}
 	if err := tx.CreateSession(ctx, sess); err != nil {
 		return nil, err
 	}

@@ -31,9 +31,10 @@ func isBare(ctx context.Context, tx wxlogin.Tx, u *wxlogin.User) (bool, error) {
 	}
 }
 
-// mergeInto merges user fromID into user toID when fromID is bare; reason goes to the audit trail.
-// Errors: ECONFLICT (final) when fromID is not bare or the two hold different unionids.
-func (s *Service) mergeInto(ctx context.Context, tx wxlogin.Tx, fromID, toID, reason string) error {
+// mergeInto merges user fromID into user toID when fromID is bare; reason and o go to the audit
+// trail. Errors: ECONFLICT (final) when fromID is not bare or the two hold different unionids,
+// EFORBIDDEN (final) when either is disabled.
+func (s *Service) mergeInto(ctx context.Context, tx wxlogin.Tx, fromID, toID, reason string, o origin) error {
 	if fromID == toID {
 		return nil
 	}
@@ -47,15 +48,15 @@ func (s *Service) mergeInto(ctx context.Context, tx wxlogin.Tx, fromID, toID, re
 	}
 	if from.Disabled || to.Disabled {
 		// Merging must not wash a disabled user's flag away (or lend it to another).
-		return &final{err: wxlogin.Errorf(wxlogin.EFORBIDDEN, "this user is disabled"),
-			event: &wxlogin.AuditEvent{Type: "merge.refused", UserID: toID, Detail: detail("other_user", fromID, "reason", "disabled")}}
+		return &final{err: wxlogin.Errorf(wxlogin.EFORBIDDEN, "%s", msgDisabled),
+			event: o.finalEvent("merge.refused", toID, detail("other_user", fromID, "reason", "disabled"))}
 	}
 	bare, err := isBare(ctx, tx, from)
 	if err != nil {
 		return err
 	}
 	if !bare || (from.UnionID != "" && to.UnionID != "" && from.UnionID != to.UnionID) {
-		return s.mergeConflict(fromID, toID, reason)
+		return s.mergeConflict(fromID, toID, reason, o)
 	}
 	ids, err := tx.IdentitiesByUser(ctx, fromID)
 	if err != nil {
@@ -69,7 +70,7 @@ func (s *Service) mergeInto(ctx context.Context, tx wxlogin.Tx, fromID, toID, re
 		for _, b := range toIDs {
 			if a.AppID == b.AppID && a.OpenID != b.OpenID {
 				// One user has at most one identity per app.
-				return s.mergeConflict(fromID, toID, reason)
+				return s.mergeConflict(fromID, toID, reason, o)
 			}
 		}
 	}
@@ -100,29 +101,33 @@ func (s *Service) mergeInto(ctx context.Context, tx wxlogin.Tx, fromID, toID, re
 			return err
 		}
 	}
-	return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: now, Type: "user.merge", ActorID: toID, UserID: toID,
-		Detail: detail("merged_user", fromID, "reason", reason, "identities", strconv.Itoa(len(ids)))})
+	e := o.event("user.merge", toID, detail("merged_user", fromID, "reason", reason, "identities", strconv.Itoa(len(ids))))
+	if e.ActorID == "" {
+		e.ActorID = toID // a login merging before it knows its user: the surviving user acts
+	}
+	e.Time = now
+	return tx.AddAuditEvent(ctx, e)
 }
 
 // mergeConflict returns the final ECONFLICT of a refused merge, carrying its audit event.
-func (s *Service) mergeConflict(fromID, toID, reason string) error {
+func (s *Service) mergeConflict(fromID, toID, reason string, o origin) error {
 	return &final{
 		err:   wxlogin.Errorf(wxlogin.ECONFLICT, "this WeChat identity belongs to another user who has their own account or phone; unbind it there first"),
-		event: &wxlogin.AuditEvent{Type: "merge.conflict", UserID: toID, Detail: detail("other_user", fromID, "reason", reason)},
+		event: o.finalEvent("merge.conflict", toID, detail("other_user", fromID, "reason", reason)),
 	}
 }
 
 // linkUnionID records that user has unionid. When another user holds it, the bare one of the two
 // is merged into the other, and the surviving user is returned. Errors: ECONFLICT (final) when
 // neither is bare, or user already has a different unionid.
-func (s *Service) linkUnionID(ctx context.Context, tx wxlogin.Tx, user *wxlogin.User, unionid string) (*wxlogin.User, error) {
+func (s *Service) linkUnionID(ctx context.Context, tx wxlogin.Tx, user *wxlogin.User, unionid string, o origin) (*wxlogin.User, error) {
 	if unionid == "" || user.UnionID == unionid {
 		return user, nil
 	}
 	if user.UnionID != "" {
 		return nil, &final{
 			err:   wxlogin.Errorf(wxlogin.ECONFLICT, "this user already has another unionid (was the app moved to another open platform account?)"),
-			event: &wxlogin.AuditEvent{Type: "unionid.mismatch", UserID: user.ID, Detail: detail("reason", "user holds another unionid")},
+			event: o.finalEvent("unionid.mismatch", user.ID, detail("reason", "user holds another unionid")),
 		}
 	}
 	other, err := tx.UserByUnionID(ctx, unionid)
@@ -140,12 +145,12 @@ func (s *Service) linkUnionID(ctx context.Context, tx wxlogin.Tx, user *wxlogin.
 	if bare, err := isBare(ctx, tx, user); err != nil {
 		return nil, err
 	} else if bare {
-		if err := s.mergeInto(ctx, tx, user.ID, other.ID, "unionid"); err != nil {
+		if err := s.mergeInto(ctx, tx, user.ID, other.ID, "unionid", o); err != nil {
 			return nil, err
 		}
 		return tx.User(ctx, other.ID)
 	}
-	if err := s.mergeInto(ctx, tx, other.ID, user.ID, "unionid"); err != nil {
+	if err := s.mergeInto(ctx, tx, other.ID, user.ID, "unionid", o); err != nil {
 		return nil, err
 	}
 	return tx.User(ctx, user.ID)

@@ -122,6 +122,7 @@ func (s *Service) LoginPhone(ctx context.Context, appid, code string, meta Meta)
 		return nil, wxlogin.Errorf(wxlogin.EUPSTREAM, "WeChat answered a phone number of another app")
 	}
 	var login *Login
+	o := loginOrigin(app.App.ID, meta)
 	err = s.update(ctx, func(tx wxlogin.Tx) error {
 		user, err := tx.UserByPhone(ctx, info.CountryCode, info.PurePhoneNumber)
 		if wxlogin.ErrorCode(err) == wxlogin.ENOTFOUND {
@@ -132,9 +133,9 @@ func (s *Service) LoginPhone(ctx context.Context, appid, code string, meta Meta)
 			return err
 		}
 		if user.Disabled {
-			return wxlogin.Errorf(wxlogin.EFORBIDDEN, "this user is disabled")
+			return disabledLogin(user, "phone", o)
 		}
-		if login, err = s.startSession(ctx, tx, user, app.App.ID, "phone", meta); err != nil {
+		if login, err = s.startSession(ctx, tx, user, "phone", o); err != nil {
 			return err
 		}
 		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: s.now(), Type: "login.success", ActorID: user.ID, UserID: user.ID,

@@ -312,13 +312,14 @@ func (s *Service) SetDisabled(ctx context.Context, actor, userID string, disable
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
-		event := "user.enable"
+		event, revoked := "user.enable", []string(nil)
 		if disabled {
 			event = "user.disable"
-			if _, err := tx.RevokeUserSessions(ctx, userID, now); err != nil {
+			if revoked, err = tx.RevokeUserSessions(ctx, userID, now); err != nil {
 				return err
 			}
 		}
-		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: now, Type: event, ActorID: actor, UserID: userID, IP: meta.IP, UserAgent: meta.UserAgent})
+		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: now, Type: event, ActorID: actor, UserID: userID, IP: meta.IP, UserAgent: meta.UserAgent,
+			Detail: detail("sessions_revoked", strconv.Itoa(len(revoked)))})
 	})
 }

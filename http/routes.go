@@ -32,4 +32,13 @@ func addRoutes(mux *http.ServeMux, s *server) {
 	mux.Handle("GET /healthz", s.handleHealthz())
 	mux.Handle("GET /readyz", s.handleReadyz())
 	mux.Handle("GET /openapi.yaml", handleOpenAPI())
+
+	// Admin API (admin tokens; see admin.go).
+	mux.Handle("GET /admin/v1/users", s.adminOnly(s.handleAdminUsers()))
+	mux.Handle("GET /admin/v1/users/{id}", s.adminOnly(s.handleAdminUser()))
+	mux.Handle("POST /admin/v1/users/{id}/disable", s.adminOnly(s.handleAdminSetDisabled(true)))
+	mux.Handle("POST /admin/v1/users/{id}/enable", s.adminOnly(s.handleAdminSetDisabled(false)))
+	mux.Handle("DELETE /admin/v1/users/{id}/sessions", s.adminOnly(s.handleAdminRevokeUserSessions()))
+	mux.Handle("DELETE /admin/v1/sessions/{id}", s.adminOnly(s.handleAdminRevokeSession()))
+	mux.Handle("GET /admin/v1/audit", s.adminOnly(s.handleAdminAudit()))
 }

@@ -16,6 +16,9 @@ import (
 type Config struct {
 	// IntrospectionClients maps a service's client id to its secret (HTTP Basic on /v1/introspect).
 	IntrospectionClients map[string]string
+	// AdminTokens maps an operator's name to its admin token (Bearer on /admin/v1); the name is the
+	// actor "admin:<name>" of the audit trail. Only SHA-256 hashes are kept. None: /admin/v1 is 404.
+	AdminTokens map[string]string
 	// TrustProxyHeaders makes the client IP come from X-Forwarded-For / X-Real-IP (behind a proxy
 	// that sets them); otherwise it is the connection's address.
 	TrustProxyHeaders bool
@@ -44,7 +47,8 @@ func NewServer(logger *slog.Logger, cfg Config, svc *auth.Service) http.Handler 
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &server{log: logger, cfg: cfg, svc: svc, clients: hashClients(cfg.IntrospectionClients)}
+	s := &server{log: logger, cfg: cfg, svc: svc, clients: hashClients(cfg.IntrospectionClients), admins: hashAdmins(cfg.AdminTokens)}
+	s.cfg.AdminTokens = nil // only the hashes stay in memory
 	s.limits = newRateLimiter(cfg, logger)
 	mux := http.NewServeMux()
 	addRoutes(mux, s)
@@ -62,6 +66,7 @@ type server struct {
 	svc     *auth.Service
 	clients map[string][32]byte // client id → sha256(secret)
 	limits  *rateLimiter
+	admins  []adminToken // sorted by name
 }
 
 // hashClients keeps only hashes of the introspection secrets in memory.

@@ -77,6 +77,11 @@ func RunTests(t *testing.T, newStore func(t *testing.T) wxlogin.Store) {
 		{"UpdateIsolation", testUpdateIsolation},
 		{"UpdateCanceledContext", testUpdateCanceledContext},
 		{"TxMethods", testTxMethods},
+		{"FindUsers", testFindUsers},
+		{"FindUsersDefaultLimit", testFindUsersDefaultLimit},
+		{"PruneAuditEvents", testPruneAuditEvents},
+		{"PruneMany", testPruneMany},
+		{"PruneSessions", testPruneSessions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })

@@ -72,6 +72,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	go st.reloadKeys(ctx, cfg.KeyReload, logger)
 	go st.svc.Run(ctx)
+	go newPruner(st.svc, cfg, logger).run(ctx, pruneInterval)
 	logger.Info("wxlogin serving", "addr", ln.Addr().String(), "version", version)
 	fmt.Fprintf(stdout, "wxlogin listening on http://%s\n", ln.Addr())
 	return serveUntilDone(ctx, newHTTPServer(st.handler, logger, cfg), ln, cfg.ShutdownTimeout)

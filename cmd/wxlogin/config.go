@@ -34,7 +34,9 @@ type Config struct {
 	CloudRunLogin     bool          `yaml:"cloud_run_login" doc:"enable POST /v1/login/cloud (only behind WeChat Cloud Run's gateway)" default:"false"`
 	KeyReload         time.Duration `yaml:"key_reload_interval" doc:"how often an instance reloads signing keys rotated by another" default:"1m"`
 	IntrospectClients string        `yaml:"introspection_clients" doc:"business services allowed to introspect, comma-separated id:secret" secret:"true"`
-	AdminTokens       string        `yaml:"admin_tokens" doc:"operator tokens of the admin API, comma-separated" secret:"true"`
+	AdminTokens       string        `yaml:"admin_tokens" doc:"operator tokens of the admin API, comma-separated name:token (name is the audit trail's actor admin:<name>; tokens of at least 16 characters)" secret:"true"`
+	AuditRetention    time.Duration `yaml:"audit_retention" doc:"how long audit events are kept (0: forever); older ones are pruned hourly" default:"2160h"`
+	SessionRetention  time.Duration `yaml:"session_retention" doc:"how long revoked or expired sessions and their refresh tokens are kept (0: forever)" default:"720h"`
 	CacheSize         int           `yaml:"cache_size" doc:"entries in each cache of verified tokens, sessions and profiles (0: no caching; several instances cache only with redis_url)" default:"100000"`
 	CodeWindow        time.Duration `yaml:"code_window" doc:"how long a code exchange is remembered to de-duplicate retries" default:"5m"`
 	TrustProxyHeaders bool          `yaml:"trust_proxy_headers" doc:"take the client IP from X-Forwarded-For (only behind a proxy that sets it)" default:"false"`

@@ -78,6 +78,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer st.Close()
 	go st.svc.Run(ctx)
+	go newPruner(st.svc, cfg, logger).run(ctx, pruneInterval)
 
 	printDevGuide(stdout, "http://"+ln.Addr().String(), "http://"+simLn.Addr().String(), simApps[0].ID, *db)
 	errc := make(chan error, 2)

@@ -27,8 +27,8 @@ import (
 type stack struct {
 	handler http.Handler
 	store   wxlogin.Store
-	issuer  *token.Issuer
 	svc     *auth.Service
+	issuer  *token.Issuer
 	redis   *redis.Client // nil on a single instance without Redis
 }
 
@@ -138,6 +138,10 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 	if err != nil {
 		return nil, err
 	}
+	admins, err := parseAdminTokens(cfg.AdminTokens)
+	if err != nil {
+		return nil, err
+	}
 	store, err := openStore(ctx, cfg.Database, logger)
 	if err != nil {
 		return nil, err
@@ -216,7 +220,8 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 		limiter = rc.Limiter() // shared by every instance; falls back to this process's counts while Redis is down
 	}
 	h := wxhttp.NewServer(logger, wxhttp.Config{IntrospectionClients: clients, Issuer: cfg.Issuer, TrustProxyHeaders: cfg.TrustProxyHeaders,
-		MaxBodyBytes: cfg.MaxBodyBytes, RateLimits: limits, Limiter: limiter, MaxConcurrent: cfg.MaxConcurrentRequests}, svc)
+		MaxBodyBytes: cfg.MaxBodyBytes, RateLimits: limits, Limiter: limiter, MaxConcurrent: cfg.MaxConcurrentRequests,
+		AdminTokens: admins}, svc)
 	ok = true
 	return &stack{handler: h, store: store, issuer: issuer, svc: svc, redis: rc}, nil
 }
