@@ -32,4 +32,5 @@ func addRoutes(mux *http.ServeMux, s *server) {
 	mux.Handle("GET /healthz", s.handleHealthz())
 	mux.Handle("GET /readyz", s.handleReadyz())
 	mux.Handle("GET /openapi.yaml", handleOpenAPI())
+	mux.Handle("GET /metrics", s.handleMetrics())
 }

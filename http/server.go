@@ -24,6 +24,13 @@ type Config struct {
 	// MaxBodyBytes caps request bodies (default 64 KiB).
 	MaxBodyBytes int64
 	Now          func() time.Time
+
+	// Observer, when set, receives request, login and rate-limit measurements (package metrics).
+	Observer Observer
+	// Metrics, when set, serves GET /metrics (package metrics' Handler).
+	Metrics http.Handler
+	// Ready lists what GET /readyz checks, in order; when empty it checks the store.
+	Ready []ReadyCheck
 }
 
 // NewServer returns the HTTP handler of the whole API.
@@ -43,6 +50,9 @@ func NewServer(logger *slog.Logger, cfg Config, svc *auth.Service) http.Handler 
 	var h http.Handler = jsonNotFound(mux, s)
 	h = s.logRequests(h)
 	h = s.recoverPanics(h)
+	if cfg.Observer != nil {
+		h = s.measure(mux, cfg.Observer, h)
+	}
 	h = withRequestID(h)
 	return h
 }
