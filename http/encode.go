@@ -136,6 +136,7 @@ type errorDetail struct {
 // and shown as "internal error".
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := wxlogin.ErrorCode(err)
+	setErrorCode(r.Context(), code)
 	if code == wxlogin.EINTERNAL {
 		s.log.ErrorContext(r.Context(), "internal error", "request_id", requestID(r.Context()), "route", r.Pattern, "err", err)
 	}

@@ -355,14 +355,3 @@ func (s *server) handleHealthz() http.Handler {
 		encode(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 }
-
-func (s *server) handleReadyz() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.svc.Ready(r.Context()); err != nil {
-			s.log.WarnContext(r.Context(), "not ready", "err", err)
-			encode(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "store": "unreachable or not migrated"})
-			return
-		}
-		encode(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-}

@@ -18,6 +18,7 @@ type ctxKey int
 const (
 	keyRequestID ctxKey = iota
 	keyPrincipal
+	keyMeasurement
 )
 
 // requestID returns the request id of ctx ("" outside a request).

@@ -32,6 +32,7 @@ func addRoutes(mux *http.ServeMux, s *server) {
 	mux.Handle("GET /healthz", s.handleHealthz())
 	mux.Handle("GET /readyz", s.handleReadyz())
 	mux.Handle("GET /openapi.yaml", handleOpenAPI())
+	mux.Handle("GET /metrics", s.handleMetrics())
 
 	// Admin API (admin tokens; see admin.go).
 	mux.Handle("GET /admin/v1/users", s.adminOnly(s.handleAdminUsers()))

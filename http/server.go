@@ -34,6 +34,12 @@ type Config struct {
 	Limiter    Limiter
 	// MaxConcurrent caps the requests in flight (health probes exempt); 0: no cap.
 	MaxConcurrent int
+	// Observer, when set, receives request, login and rate-limit measurements (package metrics).
+	Observer Observer
+	// Metrics, when set, serves GET /metrics (package metrics' Handler).
+	Metrics http.Handler
+	// Ready lists what GET /readyz checks, in order; when empty it checks the store.
+	Ready []ReadyCheck
 }
 
 // NewServer returns the HTTP handler of the whole API.
@@ -56,6 +62,9 @@ func NewServer(logger *slog.Logger, cfg Config, svc *auth.Service) http.Handler 
 	h = s.limitInFlight(cfg.MaxConcurrent, h)
 	h = s.logRequests(h)
 	h = s.recoverPanics(h)
+	if cfg.Observer != nil {
+		h = s.measure(mux, cfg.Observer, h)
+	}
 	h = withRequestID(h)
 	return h
 }

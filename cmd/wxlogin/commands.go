@@ -70,12 +70,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	go st.reloadKeys(ctx, cfg.KeyReload, logger)
+	st.startKeyReloader(ctx, cfg.KeyReload, logger)
 	go st.svc.Run(ctx)
 	go newPruner(st.svc, cfg, logger).run(ctx, pruneInterval)
 	logger.Info("wxlogin serving", "addr", ln.Addr().String(), "version", version)
 	fmt.Fprintf(stdout, "wxlogin listening on http://%s\n", ln.Addr())
-	return serveUntilDone(ctx, newHTTPServer(st.handler, logger, cfg), ln, cfg.ShutdownTimeout)
+	// On SIGTERM: stop accepting, drain in-flight requests within shutdown_timeout, and only then
+	// (the deferred Close) stop the key reloader and close Redis and the store.
+	err = serveUntilDone(ctx, newHTTPServer(st.handler, logger, cfg), ln, cfg.ShutdownTimeout)
+	logger.Info("wxlogin stopped serving; closing the store", "err", err)
+	return err
 }
 
 // runMigrate applies the schema migrations of the configured database.

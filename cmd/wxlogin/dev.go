@@ -81,11 +81,20 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	go newPruner(st.svc, cfg, logger).run(ctx, pruneInterval)
 
 	printDevGuide(stdout, "http://"+ln.Addr().String(), "http://"+simLn.Addr().String(), simApps[0].ID, *db)
-	errc := make(chan error, 2)
-	go func() { errc <- serveUntilDone(ctx, newHTTPServer(sim, logger, cfg), simLn, cfg.ShutdownTimeout) }()
-	go func() { errc <- serveUntilDone(ctx, newHTTPServer(st.handler, logger, cfg), ln, cfg.ShutdownTimeout) }()
-	err = <-errc
-	if err2 := <-errc; err == nil {
+	// The simulator stops only after the server has drained: in-flight logins still call it.
+	serverCtx, stopServer := context.WithCancel(ctx)
+	defer stopServer()
+	simCtx, stopSim := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSim()
+	simErr := make(chan error, 1)
+	go func() {
+		err := serveUntilDone(simCtx, newHTTPServer(sim, logger, cfg), simLn, cfg.ShutdownTimeout)
+		stopServer() // the simulator failed: stop the server too
+		simErr <- err
+	}()
+	err = serveUntilDone(serverCtx, newHTTPServer(st.handler, logger, cfg), ln, cfg.ShutdownTimeout)
+	stopSim()
+	if err2 := <-simErr; err == nil {
 		err = err2
 	}
 	return err

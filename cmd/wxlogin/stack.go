@@ -15,6 +15,7 @@ import (
 	"github.com/wxlogin/wxlogin/auth"
 	wxhttp "github.com/wxlogin/wxlogin/http"
 	"github.com/wxlogin/wxlogin/keyring"
+	"github.com/wxlogin/wxlogin/metrics"
 	"github.com/wxlogin/wxlogin/postgres"
 	"github.com/wxlogin/wxlogin/redis"
 	"github.com/wxlogin/wxlogin/sqlite"
@@ -30,6 +31,20 @@ type stack struct {
 	svc     *auth.Service
 	issuer  *token.Issuer
 	redis   *redis.Client // nil on a single instance without Redis
+	metrics *metrics.Metrics
+
+	stopReload context.CancelFunc // stops the key reloader (nil when not started)
+	reloadDone chan struct{}      // closed when the key reloader has returned
+}
+
+// startKeyReloader runs reloadKeys in the background until Close (or ctx ends).
+func (s *stack) startKeyReloader(ctx context.Context, every time.Duration, logger *slog.Logger) {
+	ctx, s.stopReload = context.WithCancel(ctx)
+	s.reloadDone = make(chan struct{})
+	go func() {
+		defer close(s.reloadDone)
+		s.reloadKeys(ctx, every, logger)
+	}()
 }
 
 // reloadKeys reloads the signing keys every interval until ctx ends, so that a rotation made by
@@ -52,7 +67,13 @@ func (s *stack) reloadKeys(ctx context.Context, every time.Duration, logger *slo
 	}
 }
 
+// Close stops the key reloader and waits for it, then closes Redis and the store. Call it only after
+// the HTTP server has drained, so no request is cut off from its store.
 func (s *stack) Close() error {
+	if s.stopReload != nil {
+		s.stopReload()
+		<-s.reloadDone
+	}
 	if s.redis != nil {
 		s.redis.Close()
 	}
@@ -159,7 +180,9 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 	} else if m, err := store.Migrated(ctx); err != nil || !m {
 		return nil, errors.New("the database is not migrated: run 'wxlogin migrate' first (or set migrate_on_start)")
 	}
-	issuer, err := token.New(ctx, token.Options{Keys: store, Sealer: ring, Issuer: cfg.Issuer, TTL: cfg.AccessTokenTTL,
+	m := metrics.New()
+	measured := metrics.InstrumentStore(store, m)
+	issuer, err := token.New(ctx, token.Options{Keys: measured, Sealer: ring, Issuer: cfg.Issuer, TTL: cfg.AccessTokenTTL,
 		Algorithm: cfg.SigningAlgorithm})
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
@@ -199,10 +222,10 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 	var appClients []auth.AppClient
 	for _, a := range apps {
 		c := wechat.NewClient(wechat.Config{BaseURL: cfg.WeChatBaseURL, AppID: a.ID, Secret: a.Secret,
-			HTTPClient: httpClient, Logger: logger, Tokens: tokens})
+			HTTPClient: httpClient, Logger: logger, Tokens: tokens, Observer: m})
 		appClients = append(appClients, auth.AppClient{App: a, WeChat: c})
 	}
-	svc, err := auth.New(auth.Config{Store: store, Tokens: issuer, Sealer: ring, Apps: appClients,
+	svc, err := auth.New(auth.Config{Store: measured, Tokens: issuer, Sealer: ring, Apps: appClients,
 		Codes: codes, CodeWindow: cfg.CodeWindow, CacheSize: cacheSize, Invalidations: inval, SessionTTL: cfg.SessionTTL, Signup: cfg.Signup,
 		PhoneLogin: cfg.PhoneLogin, CloudRun: cfg.CloudRunLogin,
 		Argon2:  auth.Argon2Params{Memory: cfg.Argon2Memory, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads},
@@ -221,9 +244,9 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 	}
 	h := wxhttp.NewServer(logger, wxhttp.Config{IntrospectionClients: clients, Issuer: cfg.Issuer, TrustProxyHeaders: cfg.TrustProxyHeaders,
 		MaxBodyBytes: cfg.MaxBodyBytes, RateLimits: limits, Limiter: limiter, MaxConcurrent: cfg.MaxConcurrentRequests,
-		AdminTokens: admins}, svc)
+		AdminTokens: admins, Observer: m, Metrics: m.Handler(), Ready: readyChecks(store, rc)}, svc)
 	ok = true
-	return &stack{handler: h, store: store, issuer: issuer, svc: svc, redis: rc}, nil
+	return &stack{handler: h, store: store, issuer: issuer, svc: svc, redis: rc, metrics: m}, nil
 }
 
 // newHTTPServer returns an http.Server with limits a public login server needs (cfg's timeouts and
@@ -249,10 +272,13 @@ func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, grac
 		return err
 	case <-ctx.Done():
 	}
+	// Shutdown closes the listener and idle connections, then waits for active ones to finish
+	// their request; past grace, the remaining connections are cut.
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		srv.Close()
+		return fmt.Errorf("shutdown: requests still running after %s: %w", grace, err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
