@@ -49,8 +49,18 @@ func (t *target) loginReq(code string) *http.Request {
 	return req
 }
 
-// login logs device user in (outside any measurement).
-func (t *target) login(user string) (*loginAnswer, error) {
+// login logs device user in (outside any measurement), trying up to three times (a setup step
+// should not end the run on one transient failure; the measured runs count every failure).
+func (t *target) login(user string) (a *loginAnswer, err error) {
+	for range 3 {
+		if a, err = t.loginOnce(user); err == nil {
+			return a, nil
+		}
+	}
+	return nil, err
+}
+
+func (t *target) loginOnce(user string) (*loginAnswer, error) {
 	code, err := t.mintCode(user)
 	if err != nil {
 		return nil, err

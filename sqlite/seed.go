@@ -12,8 +12,13 @@ import (
 // Seed writes users, identities, sessions and refresh tokens in one transaction, with multi-row
 // INSERTs (parents first, so the foreign keys hold). It is for loading large test and benchmark
 // data sets fast (`wxlogin seed`); it checks nothing the schema does not, and a clash with an
-// existing row fails the whole batch with ECONFLICT.
+// existing row fails the whole batch with ECONFLICT. The first call raises the writer connection's
+// page cache to 256 MiB (random keys of a large table otherwise miss it on nearly every insert);
+// it stays so while the Store is open.
 func (s *Store) Seed(ctx context.Context, users []*wxlogin.User, ids []*wxlogin.Identity, sessions []*wxlogin.Session, tokens []*wxlogin.RefreshToken) error {
+	if _, err := s.writer.ExecContext(ctx, "PRAGMA cache_size = -262144"); err != nil {
+		return fmt.Errorf("sqlite: seed: %w", err)
+	}
 	t, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)

@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -124,6 +126,10 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 		stride = max(1, *nSessions / *nSamples)
 	}
 	userIDs := make([]string, *nUsers) // session j belongs to user j % users
+	var run [5]byte                    // ids are run prefix + counter: same shape as wxlogin.NewID, but ascending, so inserts append to the indexes
+	if _, err := rand.Read(run[:]); err != nil {
+		return err
+	}
 	now := time.Now().UTC()
 	total := max(*nUsers, *nSessions)
 	batches := make(chan *seedBatch, 2)
@@ -133,7 +139,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	go func() { // build batches (the crypto) while the previous one is written
 		defer close(batches)
 		for start := 0; start < total; start += *batch {
-			b, err := buildSeedBatch(start, min(start+*batch, total), *nUsers, *nSessions, stride, *nSamples, userIDs, app, *prefix, ring, cfg.SessionTTL, now)
+			b, err := buildSeedBatch(start, min(start+*batch, total), *nUsers, *nSessions, stride, *nSamples, userIDs, run, app, *prefix, ring, cfg.SessionTTL, now)
 			if err != nil {
 				genErr <- err
 				return
@@ -181,7 +187,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 
 // buildSeedBatch returns the rows of indexes [from, to): user i (when i < users) with its identity,
 // and session i (when i < sessions) of user i % users with one refresh token.
-func buildSeedBatch(from, to, users, sessions, stride, maxSamples int, userIDs []string, app wxlogin.App, prefix string,
+func buildSeedBatch(from, to, users, sessions, stride, maxSamples int, userIDs []string, run [5]byte, app wxlogin.App, prefix string,
 	ring *keyring.Keyring, sessionTTL time.Duration, now time.Time) (*seedBatch, error) {
 	b := &seedBatch{}
 	var raw [16]byte
@@ -192,7 +198,7 @@ func buildSeedBatch(from, to, users, sessions, stride, maxSamples int, userIDs [
 		if app.Platform != "" {
 			unionid = wechatsim.UnionID(app.Platform, name)
 		}
-		userIDs[i] = wxlogin.NewID("usr")
+		userIDs[i] = seedID("usr", run, i)
 		b.users = append(b.users, &wxlogin.User{ID: userIDs[i], UnionID: unionid, CreatedAt: now, UpdatedAt: now})
 		// A random session_key, sealed like auth seals one (additional data binds it to the identity).
 		if _, err := rand.Read(raw[:]); err != nil {
@@ -207,7 +213,7 @@ func buildSeedBatch(from, to, users, sessions, stride, maxSamples int, userIDs [
 	}
 	for j := from; j < to && j < sessions; j++ {
 		u := j % users
-		s := &wxlogin.Session{ID: wxlogin.NewID("ses"), UserID: userIDs[u], AppID: app.ID, Method: "wechat", UserAgent: "wxlogin-seed",
+		s := &wxlogin.Session{ID: seedID("ses", run, j), UserID: userIDs[u], AppID: app.ID, Method: "wechat", UserAgent: "wxlogin-seed",
 			IP: "127.0.0.1", CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(sessionTTL)}
 		refresh, hash := token.NewRefreshToken()
 		b.sessions = append(b.sessions, s)
@@ -217,4 +223,13 @@ func buildSeedBatch(from, to, users, sessions, stride, maxSamples int, userIDs [
 		}
 	}
 	return b, nil
+}
+
+// seedID returns prefix_hex(run | 8-byte big-endian i): the shape of wxlogin.NewID (13 bytes of
+// hex), unique per seed run, ascending in i.
+func seedID(prefix string, run [5]byte, i int) string {
+	var b [13]byte
+	copy(b[:5], run[:])
+	binary.BigEndian.PutUint64(b[5:], uint64(i))
+	return prefix + "_" + hex.EncodeToString(b[:])
 }
