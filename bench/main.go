@@ -325,6 +325,8 @@ func fmtDur(d time.Duration) string {
 	switch {
 	case d == 0:
 		return "-"
+	case d < time.Microsecond:
+		return fmt.Sprintf("%dns", d.Nanoseconds())
 	case d < time.Millisecond:
 		return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond))
 	case d < 10*time.Millisecond:

@@ -326,7 +326,7 @@ func (b *bench) verifyBench() error {
 		}
 		ns, _ := strconv.ParseFloat(m[2], 64)
 		name := strings.TrimPrefix(m[1], "BenchmarkVerify")
-		r := &row{scenario: "3 verify " + name + " (Go bench)", backend: "in-process", rps: 1e9 / ns,
+		r := &row{scenario: "3 verify " + name + " (Go bench)", backend: "go test", rps: 1e9 / ns,
 			p50: time.Duration(math.Round(ns)), perOp: true, target: "-"}
 		if m[3] != "" {
 			r.note = fmt.Sprintf("%s ns/op, %s B/op, %s allocs/op", m[2], m[3], m[4])
@@ -390,7 +390,7 @@ func (b *bench) print(base1, base2 *result) {
 			rps = fmt.Sprintf("%.0f", r.rps)
 		}
 		if r.perOp {
-			rps += "/core"
+			rps += "/s" // one goroutine, unless the benchmark's name says Parallel
 			p50 = fmtDur(r.p50)
 		} else if r.res != nil {
 			p50, p99 = fmtDur(r.p50), fmtDur(r.p99)
