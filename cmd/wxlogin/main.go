@@ -7,6 +7,7 @@
 //	wxlogin demo      play a mini program against a running dev stack
 //	wxlogin keygen    print a new data key for WXLOGIN_DATA_KEYS
 //	wxlogin keys rotate  rotate the access-token signing key without logging anyone out
+//	wxlogin seed      fill a test database with users and sessions fast (benchmarks)
 //	wxlogin version   print the version
 package main
 
@@ -46,6 +47,7 @@ Usage:
   wxlogin demo     [--server http://127.0.0.1:8080] [--sim http://127.0.0.1:8081] [--appid ID] [--user NAME]
   wxlogin keygen   [--id k1]
   wxlogin keys rotate [--config wxlogin.yaml]
+  wxlogin seed     [--config wxlogin.yaml] [--users N] [--sessions N] [--out FILE]   (benchmark data)
   wxlogin version
 `
 
@@ -71,6 +73,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runKeys(ctx, rest, getenv, stdout, stderr)
 	case "keygen":
 		return runKeygen(rest, stdout, stderr)
+	case "seed":
+		return runSeed(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "wxlogin", version)
 		return nil
