@@ -274,6 +274,12 @@ func (b *bench) startServe(name, database string) (*proc, *target, error) {
 		"WXLOGIN_INTROSPECTION_CLIENTS="+benchClientID+":"+benchClientSecret,
 		"WXLOGIN_LOG_LEVEL="+b.o.logLevel,
 	)
+	// All load comes from one loopback address: the per-IP and per-identity limits, which guard a
+	// public deployment against abuse, would measure themselves instead of wxlogin.
+	for _, limit := range []string{"LOGIN_IP", "LOGIN_IDENTITY", "PASSWORD_IP", "PASSWORD_IDENTITY",
+		"REFRESH_IP", "REFRESH_IDENTITY", "PHONE_IP", "PHONE_IDENTITY"} {
+		env = append(env, "WXLOGIN_RATE_LIMIT_"+limit+"=off")
+	}
 	p, err := startProc(b.ctx, "serve-"+name, b.bin, []string{"serve"}, env, filepath.Join(b.dir, "serve-"+name+".log"))
 	if err != nil {
 		return nil, nil, err

@@ -16,11 +16,12 @@
 //
 // # Durability
 //
-// The database runs in WAL mode with synchronous=FULL: every commit is fsynced to the WAL before
-// Update or a write method returns. Concurrent Updates share a commit (group commit), so the
-// fsync is paid once per batch rather than once per write. NORMAL would be faster but a power loss could then forget a
-// committed refresh-token spend or session revocation, which for a login server means a replayable
-// token or a revived session; we pay the fsync.
+// The database runs in WAL mode with synchronous=FULL by default: every commit is fsynced to the
+// WAL before Update or a write method returns. Concurrent Updates share a commit (group commit), so
+// the fsync is paid once per batch rather than once per write. WithSynchronous("NORMAL") skips that
+// fsync: a crash of the process still loses nothing, but a power loss may undo the last commits,
+// and for a login server an undone refresh-token spend or session revocation means a replayable
+// token or a revived session. So FULL is the default and NORMAL an operator's explicit choice.
 //
 // # Data representation
 //
@@ -64,6 +65,7 @@ type options struct {
 	busyTimeout time.Duration
 	readers     int
 	maxAttempts int
+	synchronous string
 	logger      *slog.Logger
 }
 
@@ -81,6 +83,13 @@ func WithReaders(n int) Option { return func(o *options) { o.readers = n } }
 // SQLITE_BUSY before it gives up (default 5).
 func WithMaxAttempts(n int) Option { return func(o *options) { o.maxAttempts = n } }
 
+// WithSynchronous sets SQLite's synchronous mode: "FULL" (default: a commit is on disk before
+// Update returns) or "NORMAL" (a commit survives a crash of the process but a power loss may undo
+// the last ones; see the package doc). Any other value makes Open fail with EINVALID.
+func WithSynchronous(mode string) Option {
+	return func(o *options) { o.synchronous = strings.ToUpper(mode) }
+}
+
 // WithLogger sets the logger for retries (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
@@ -89,7 +98,7 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 // and names containing '?' are rejected with EINVALID (an in-memory database cannot be shared by
 // the writer and the reader pool; tests should use a file in t.TempDir()).
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	o := options{busyTimeout: 5 * time.Second, readers: 4, maxAttempts: 5}
+	o := options{busyTimeout: 5 * time.Second, readers: 4, maxAttempts: 5, synchronous: "FULL"}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -105,6 +114,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if o.busyTimeout < 0 {
 		o.busyTimeout = 0
 	}
+	if o.synchronous != "FULL" && o.synchronous != "NORMAL" {
+		return nil, wxlogin.Errorf(wxlogin.EINVALID, "sqlite: synchronous must be FULL or NORMAL")
+	}
 	if path == "" || strings.HasPrefix(path, ":memory:") || strings.HasPrefix(path, "file:") || strings.ContainsRune(path, '?') {
 		return nil, wxlogin.Errorf(wxlogin.EINVALID, "sqlite: database path must be a plain file name")
 	}
@@ -112,7 +124,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	common := url.Values{}
 	common.Set("_busy_timeout", strconv.FormatInt(o.busyTimeout.Milliseconds(), 10))
 	common.Set("_foreign_keys", "1")
-	common.Set("_synchronous", "FULL") // see the package doc: durability over speed
+	common.Set("_synchronous", o.synchronous) // see the package doc: FULL (default) is durability over speed
 
 	w := url.Values{}
 	for k, v := range common {

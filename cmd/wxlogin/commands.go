@@ -70,6 +70,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	if cfg.PprofAddr != "" {
+		pln, err := net.Listen("tcp", cfg.PprofAddr)
+		if err != nil {
+			return fmt.Errorf("pprof_addr: %w", err)
+		}
+		go serveUntilDone(ctx, newHTTPServer(pprofHandler(), logger, cfg), pln, time.Second)
+	}
 	st.startKeyReloader(ctx, cfg.KeyReload, logger)
 	go st.svc.Run(ctx)
 	go newPruner(st.svc, cfg, logger).run(ctx, pruneInterval)

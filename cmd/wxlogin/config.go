@@ -18,6 +18,7 @@ import (
 type Config struct {
 	Addr              string        `yaml:"addr" doc:"address to listen on" default:":8080"`
 	Database          string        `yaml:"database" doc:"postgres://user:pass@host/db (several instances) or sqlite:PATH (one instance)" default:"sqlite:wxlogin.db" secret:"true"`
+	SQLiteSynchronous string        `yaml:"sqlite_synchronous" doc:"FULL: every commit is on disk before it is answered; NORMAL: faster, a process crash loses nothing but a power loss may undo the last commits (replayable refresh tokens, revived sessions)" default:"FULL"`
 	RedisURL          string        `yaml:"redis_url" doc:"redis://host:6379/0: shared WeChat token, code de-duplication (required for several instances)" secret:"true"`
 	RedisPrefix       string        `yaml:"redis_prefix" doc:"prefix of wxlogin's Redis keys" default:"wxlogin:"`
 	MigrateOnStart    bool          `yaml:"migrate_on_start" doc:"apply schema migrations at start" default:"true"`
@@ -42,6 +43,7 @@ type Config struct {
 	TrustProxyHeaders bool          `yaml:"trust_proxy_headers" doc:"take the client IP from X-Forwarded-For (only behind a proxy that sets it)" default:"false"`
 	MaxBodyBytes      int64         `yaml:"max_body_bytes" doc:"largest accepted request body" default:"65536"`
 	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout" doc:"how long SIGTERM waits for in-flight requests" default:"15s"`
+	PprofAddr         string        `yaml:"pprof_addr" doc:"address of a separate listener serving Go's /debug/pprof profiles (empty: none; keep it on localhost)"`
 	Argon2Memory      uint32        `yaml:"argon2_memory_kib" doc:"argon2id memory cost of new password hashes, KiB" default:"19456"`
 	Argon2Time        uint32        `yaml:"argon2_time" doc:"argon2id passes" default:"2"`
 	Argon2Threads     uint8         `yaml:"argon2_threads" doc:"argon2id lanes" default:"1"`
@@ -212,6 +214,8 @@ func (c *Config) validate() error {
 		return errors.New("access_token_ttl must be between 1m and 24h")
 	case c.SessionTTL < c.AccessTokenTTL:
 		return errors.New("session_ttl must be at least access_token_ttl")
+	case c.SQLiteSynchronous != "FULL" && c.SQLiteSynchronous != "NORMAL":
+		return errors.New("sqlite_synchronous must be FULL or NORMAL")
 	case c.LogFormat != "json" && c.LogFormat != "text":
 		return errors.New("log_format must be json or text")
 	case c.Argon2Memory < 8*1024 || c.Argon2Time < 1 || c.Argon2Threads < 1:

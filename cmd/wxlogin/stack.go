@@ -127,7 +127,7 @@ type migratingStore interface {
 
 // openStore opens the store a database URL names: "postgres://…" / "postgresql://…" (PostgreSQL),
 // or "sqlite:PATH" / a plain path (SQLite). Errors never repeat the URL, which may hold a password.
-func openStore(ctx context.Context, url string, logger *slog.Logger) (migratingStore, error) {
+func openStore(ctx context.Context, url string, logger *slog.Logger, sqliteOpts ...sqlite.Option) (migratingStore, error) {
 	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
 		return postgres.Open(ctx, url, postgres.WithLogger(logger))
 	}
@@ -142,7 +142,7 @@ func openStore(ctx context.Context, url string, logger *slog.Logger) (migratingS
 	if path == "" {
 		return nil, errors.New("database: empty sqlite path")
 	}
-	return sqlite.Open(ctx, path, sqlite.WithLogger(logger))
+	return sqlite.Open(ctx, path, append([]sqlite.Option{sqlite.WithLogger(logger)}, sqliteOpts...)...)
 }
 
 // buildStack wires store, keys, WeChat clients, the auth service and the HTTP API from cfg.
@@ -163,7 +163,7 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 	if err != nil {
 		return nil, err
 	}
-	store, err := openStore(ctx, cfg.Database, logger)
+	store, err := openStore(ctx, cfg.Database, logger, sqlite.WithSynchronous(cfg.SQLiteSynchronous))
 	if err != nil {
 		return nil, err
 	}
