@@ -231,15 +231,13 @@ func (t *trackingTx) CreateAccount(ctx context.Context, a *wxlogin.Account) erro
 	return err
 }
 
+// An account or an identity changes users only in a merge, which deletes the old user (keyDeleted),
+// so updating one touches only the user it names: no read of the old row on the login path.
+
 func (t *trackingTx) UpdateAccount(ctx context.Context, a *wxlogin.Account) error {
-	// The account may move to another user: both profiles change.
-	old, _ := t.Tx.Account(ctx, a.Username)
 	err := t.Tx.UpdateAccount(ctx, a)
 	if err == nil {
 		t.touch(keyUser, a.UserID)
-		if old != nil && old.UserID != a.UserID {
-			t.touch(keyUser, old.UserID)
-		}
 	}
 	return err
 }
@@ -253,14 +251,9 @@ func (t *trackingTx) CreateIdentity(ctx context.Context, id *wxlogin.Identity) e
 }
 
 func (t *trackingTx) UpdateIdentity(ctx context.Context, id *wxlogin.Identity) error {
-	// The identity may move to another user (a merge): both profiles change.
-	old, _ := t.Tx.Identity(ctx, id.AppID, id.OpenID)
 	err := t.Tx.UpdateIdentity(ctx, id)
 	if err == nil {
 		t.touch(keyUser, id.UserID)
-		if old != nil && old.UserID != id.UserID {
-			t.touch(keyUser, old.UserID)
-		}
 	}
 	return err
 }

@@ -115,15 +115,10 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, meta Meta) (
 			return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: now, Type: "refresh.reuse", UserID: sess.UserID, AppID: sess.AppID,
 				SessionID: sess.ID, IP: meta.IP, UserAgent: meta.UserAgent, Detail: detail("action", "session revoked")})
 		}
+		// A disabled user's sessions are revoked in the transaction that disables it, so an active
+		// session is a user who may refresh; the user is read after this transaction, off the writer.
 		if !sess.Active(now) || !now.Before(rt.ExpiresAt) {
 			return errRefresh
-		}
-		user, err := tx.User(ctx, sess.UserID)
-		if err != nil {
-			return err
-		}
-		if user.Disabled {
-			return wxlogin.Errorf(wxlogin.EFORBIDDEN, "this user is disabled")
 		}
 		rt.UsedAt = now
 		if err := tx.UpdateRefreshToken(ctx, rt); err != nil {
@@ -140,13 +135,14 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, meta Meta) (
 		if err := tx.CreateRefreshToken(ctx, &wxlogin.RefreshToken{Hash: nextHash, SessionID: sess.ID, CreatedAt: now, ExpiresAt: sess.ExpiresAt}); err != nil {
 			return err
 		}
-		username, err := usernameOf(ctx, tx, user.ID)
-		if err != nil {
-			return err
-		}
-		login = &Login{RefreshToken: next, Session: sess, User: user, Username: username}
+		login = &Login{RefreshToken: next, Session: sess}
 		return nil
 	})
+	if err == nil && !reused {
+		if login.User, err = s.store.User(ctx, login.Session.UserID); err == nil {
+			login.Username, err = usernameOf(ctx, s.store, login.User.ID)
+		}
+	}
 	switch {
 	case wxlogin.ErrorCode(err) == wxlogin.ENOTFOUND:
 		return nil, errRefresh

@@ -14,9 +14,9 @@ import (
 // Group commit. With synchronous=FULL every commit waits for an fsync, which on common disks takes
 // about a millisecond: one transaction at a time would cap the store near a thousand writes per
 // second however fast the CPU is. So Update does not own a transaction. It queues its fn to one
-// committer goroutine, which takes every fn waiting, runs each inside its own SAVEPOINT of one
-// BEGIN IMMEDIATE transaction, rolls back to the savepoint the fns that fail, and commits the rest
-// with a single fsync. Each fn still sees the writes of the fns before it, as if the transactions
+// committer goroutine, which takes every fn waiting, runs them in one BEGIN IMMEDIATE transaction
+// and commits them with a single fsync; when one of them fails, the batch runs again with each fn
+// in its own SAVEPOINT, so that only the failing ones are rolled back. Each fn still sees the writes of the fns before it, as if the transactions
 // had run one after the other; nothing is acknowledged before the commit is durable.
 
 // maxBatch bounds how many fns share one transaction.
@@ -151,29 +151,44 @@ func (c *committer) drain() {
 	}
 }
 
-// commit runs one batch in one transaction and answers every request.
+// commit runs one batch and answers every request. It first runs the fns one after the other with
+// no savepoints, the common case of a batch where every fn succeeds. When one fails, the whole
+// transaction is rolled back and the batch runs again with a savepoint around each fn (fns are
+// re-runnable: Update may run them again anyway), so that only the failing ones lose their writes.
 func (c *committer) commit(batch []*commitRequest) {
 	c.batches.Add(1)
 	results := make([]commitResult, len(batch))
-	answer := func() {
-		for i, req := range batch {
-			req.done <- results[i]
-		}
+	if !c.run1(batch, results, false) {
+		clear(results)
+		c.run1(batch, results, true)
 	}
-	failAll := func(err error) {
+	for i, req := range batch {
+		req.done <- results[i]
+	}
+}
+
+// run1 runs batch in one transaction, each fn in its own savepoint when careful, and fills results.
+// Without care it gives up (returns false, having rolled back) as soon as a fn of a batch of several
+// fails; it returns true when results are final.
+func (c *committer) run1(batch []*commitRequest, results []commitResult, careful bool) bool {
+	failAll := func(err error) bool {
 		for i := range results {
 			if results[i].err == nil && results[i].panic == nil {
 				results[i].err = err
 			}
 		}
-		answer()
+		return true
 	}
+	failed := func(r commitResult) bool { return r.err != nil || r.panic != nil }
 	// The transaction belongs to no one request: no caller's cancellation may end it.
 	ctx := context.Background()
 	sqlTx, err := c.writer.BeginTx(ctx, nil)
 	if err != nil {
-		failAll(fmt.Errorf("sqlite: begin: %w", err))
-		return
+		return failAll(fmt.Errorf("sqlite: begin: %w", err))
+	}
+	exec := func(stmt string) error {
+		_, err := sqlTx.ExecContext(ctx, stmt)
+		return err
 	}
 	q := detached{tx: sqlTx, c: c}
 	for i, req := range batch {
@@ -181,31 +196,36 @@ func (c *committer) commit(batch []*commitRequest) {
 			results[i].err = err
 			continue
 		}
-		if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT wxlogin_update"); err != nil {
+		if !careful {
+			results[i] = runFn(req.fn, &tx{r: q, w: q})
+			if failed(results[i]) {
+				sqlTx.Rollback()
+				// Alone in its batch, the fn's outcome is final; else the others run again.
+				return len(batch) == 1
+			}
+			continue
+		}
+		if err := exec("SAVEPOINT wxlogin_update"); err != nil {
 			sqlTx.Rollback()
-			failAll(fmt.Errorf("sqlite: savepoint: %w", err))
-			return
+			return failAll(fmt.Errorf("sqlite: savepoint: %w", err))
 		}
 		results[i] = runFn(req.fn, &tx{r: q, w: q})
-		if results[i].err != nil || results[i].panic != nil {
-			if _, err := sqlTx.ExecContext(ctx, "ROLLBACK TO wxlogin_update"); err != nil {
+		if failed(results[i]) {
+			if err := exec("ROLLBACK TO wxlogin_update"); err != nil {
 				// SQLite already rolled the whole transaction back (e.g. after an I/O error).
 				sqlTx.Rollback()
-				failAll(fmt.Errorf("sqlite: transaction aborted: %w", err))
-				return
+				return failAll(fmt.Errorf("sqlite: transaction aborted: %w", err))
 			}
 		}
-		if _, err := sqlTx.ExecContext(ctx, "RELEASE wxlogin_update"); err != nil {
+		if err := exec("RELEASE wxlogin_update"); err != nil {
 			sqlTx.Rollback()
-			failAll(fmt.Errorf("sqlite: release savepoint: %w", err))
-			return
+			return failAll(fmt.Errorf("sqlite: release savepoint: %w", err))
 		}
 	}
 	if err := sqlTx.Commit(); err != nil {
-		failAll(fmt.Errorf("sqlite: commit: %w", err))
-		return
+		return failAll(fmt.Errorf("sqlite: commit: %w", err))
 	}
-	answer()
+	return true
 }
 
 // runFn calls fn, turning a panic into a result.

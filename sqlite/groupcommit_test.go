@@ -127,3 +127,48 @@ func TestGroupCommitCancelAndClose(t *testing.T) {
 		t.Fatal("Update after Close hangs")
 	}
 }
+
+// A batch in which one fn fails runs again with savepoints: the others are committed once, with
+// their second run's results, and nothing of the failing fn remains.
+func TestGroupCommitBatchWithFailure(t *testing.T) {
+	st := newStore(t).(*Store)
+	ctx := t.Context()
+	now := time.Now().UTC()
+	runs := map[string]int{}
+	create := func(id string, fail bool) *commitRequest {
+		return &commitRequest{ctx: ctx, done: make(chan commitResult, 1), fn: func(tx wxlogin.Tx) error {
+			runs[id]++
+			if err := tx.CreateUser(ctx, &wxlogin.User{ID: id, CreatedAt: now, UpdatedAt: now}); err != nil {
+				return err
+			}
+			if fail {
+				return errors.New("fails after writing")
+			}
+			return nil
+		}}
+	}
+	batch := []*commitRequest{create("usr_a", false), create("usr_b", true), create("usr_c", false)}
+	st.commits.commit(batch) // the committer goroutine is idle: no other Update runs
+	for i, want := range []bool{true, false, true} {
+		res := <-batch[i].done
+		if (res.err == nil) != want {
+			t.Errorf("request %d: err %v", i, res.err)
+		}
+	}
+	for id, want := range map[string]bool{"usr_a": true, "usr_b": false, "usr_c": true} {
+		_, err := st.User(ctx, id)
+		if (err == nil) != want {
+			t.Errorf("%s: read %v, want present=%v", id, err, want)
+		}
+	}
+	// usr_c never ran before the failure; usr_a ran twice (the rolled-back pass and the careful one).
+	if runs["usr_a"] != 2 || runs["usr_b"] != 2 || runs["usr_c"] != 1 {
+		t.Errorf("runs %v", runs)
+	}
+	// A lone failing fn is not run twice.
+	lone := create("usr_d", true)
+	st.commits.commit([]*commitRequest{lone})
+	if res := <-lone.done; res.err == nil || runs["usr_d"] != 1 {
+		t.Errorf("lone failing fn: err %v, runs %d", res.err, runs["usr_d"])
+	}
+}
