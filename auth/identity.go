@@ -26,7 +26,7 @@ func (s *Service) BindWeChat(ctx context.Context, p *Principal, appid, code stri
 	if err != nil {
 		return nil, wechatError(err)
 	}
-	sealed, err := s.sealer.Seal([]byte(ws.SessionKey.Reveal()), identityAD(app.App.ID, ws.OpenID))
+	sealed, err := s.sealer.Seal([]byte(ws.SessionKey.Reveal()), SessionKeyAD(app.App.ID, ws.OpenID))
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +204,7 @@ func (s *Service) identityFor(ctx context.Context, p *Principal, appid string) (
 			if len(id.SessionKey) == 0 { // e.g. a Cloud Run login: WeChat never gave us a key
 				return AppClient{}, nil, "", wxlogin.Errorf(wxlogin.ESESSIONKEYSTALE, "no session_key is known for this user: call wx.login and log in with the code, then resend")
 			}
-			key, err := s.sealer.Open(id.SessionKey, identityAD(id.AppID, id.OpenID))
+			key, err := s.sealer.Open(id.SessionKey, SessionKeyAD(id.AppID, id.OpenID))
 			if err != nil {
 				return AppClient{}, nil, "", err
 			}
