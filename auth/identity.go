@@ -206,7 +206,10 @@ func (s *Service) identityFor(ctx context.Context, p *Principal, appid string) (
 			}
 			key, err := s.sealer.Open(id.SessionKey, SessionKeyAD(id.AppID, id.OpenID))
 			if err != nil {
-				return AppClient{}, nil, "", err
+				// Its data key was removed from data_keys too early (or the row is damaged): a new
+				// login stores a fresh session_key under the current key.
+				s.log.WarnContext(ctx, "stored session_key cannot be opened: is the data key that sealed it still in data_keys?", "appid", id.AppID)
+				return AppClient{}, nil, "", wxlogin.Errorf(wxlogin.ESESSIONKEYSTALE, "the stored session_key can no longer be read: call wx.login, log in again with the code, then resend")
 			}
 			return app, id, wxlogin.Secret(key), nil
 		}
