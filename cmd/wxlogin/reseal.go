@@ -284,7 +284,10 @@ func (rep *resealReport) write(w io.Writer, dataKeys []string) {
 			others = append(others, id)
 		}
 	}
+	unreadable := rep.SigningKeys.Unreadable + rep.SessionKeys.Unreadable
 	switch {
+	case rep.SigningKeys.Scanned+rep.SessionKeys.Scanned == unreadable && unreadable > 0:
+		fmt.Fprintf(w, "no value opens with data_keys (%s): is it the right configuration?\n", strings.Join(dataKeys, ", "))
 	case pending > 0 && rep.DryRun:
 		fmt.Fprintf(w, "%d values are still sealed with older keys: run 'wxlogin keys reseal' without --dry-run\n", pending)
 	case pending > 0:

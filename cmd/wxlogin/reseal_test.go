@@ -519,3 +519,41 @@ func testDataKeyRotation(t *testing.T, database string) {
 	access, refresh = login("alice")
 	check("with B, after logging in again")
 }
+
+// TestKeysResealCommand: bad flags and a keyring that opens nothing are reported, nothing changes.
+func TestKeysResealCommand(t *testing.T) {
+	database := "sqlite:" + filepath.Join(t.TempDir(), "cmd.db")
+	a, c := mustKey(t, "ka"), mustKey(t, "kc")
+	env := func(keys string) func(string) string {
+		return envFrom(map[string]string{"WXLOGIN_APPS": "wx1234567890abcdef:s", "WXLOGIN_DATA_KEYS": keys, "WXLOGIN_DATABASE": database})
+	}
+	var out, errs bytes.Buffer
+	if err := run(t.Context(), []string{"wxlogin", "keys"}, env(dataKeys(a)), nil, &out, &errs); err != errUsage || !strings.Contains(errs.String(), "keys reseal") {
+		t.Errorf("keys without a subcommand: %v, %q", err, errs.String())
+	}
+	if err := run(t.Context(), []string{"wxlogin", "keys", "reseal", "--batch", "0"}, env(dataKeys(a)), nil, &out, &errs); err == nil {
+		t.Error("--batch 0 accepted")
+	}
+	if err := run(t.Context(), []string{"wxlogin", "keys", "reseal"}, env(dataKeys(a)), nil, &out, &errs); err == nil || !strings.Contains(err.Error(), "migrate") {
+		t.Errorf("an unmigrated database: %v", err)
+	}
+	if err := run(t.Context(), []string{"wxlogin", "migrate"}, env(dataKeys(a)), nil, &out, &errs); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(t.Context(), []string{"wxlogin", "keys", "rotate"}, env(dataKeys(a)), nil, &out, &errs); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(t.Context(), []string{"wxlogin", "keys", "reseal"}, env(dataKeys(c)), nil, &out, &errs); err != nil {
+		t.Fatal(err)
+	}
+	if want := "signing keys: 2 scanned, 0 resealed, 0 already current, 2 unreadable"; !strings.Contains(out.String(), want) ||
+		!strings.Contains(out.String(), "ka: 2") || !strings.Contains(out.String(), "no value opens with data_keys (kc)") {
+		t.Errorf("reseal with the wrong key printed:\n%s", out.String())
+	}
+	out.Reset()
+	if err := run(t.Context(), []string{"wxlogin", "keys", "reseal", "--dry-run"}, env(dataKeys(a)), nil, &out, &errs); err != nil ||
+		!strings.Contains(out.String(), "signing keys: 2 scanned, 0 to reseal, 2 already current, 0 unreadable") {
+		t.Errorf("after a reseal with the wrong key: %v\n%s", err, out.String())
+	}
+}
