@@ -167,6 +167,10 @@ type Tx interface {
 	CreateIdentity(ctx context.Context, id *Identity) error
 	UpdateIdentity(ctx context.Context, id *Identity) error
 	DeleteIdentity(ctx context.Context, appid, openid string) error
+	// IdentitiesAfter returns at most limit identities ordered by (AppID, OpenID), starting after
+	// (appid, openid) ("", "" : from the first): a cursor to page through them all (empty, not an
+	// error, at the end).
+	IdentitiesAfter(ctx context.Context, appid, openid string, limit int) ([]*Identity, error)
 
 	Session(ctx context.Context, id string) (*Session, error)
 	// SessionsByUser returns the user's sessions, newest first, revoked and expired ones included.

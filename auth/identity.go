@@ -26,7 +26,7 @@ func (s *Service) BindWeChat(ctx context.Context, p *Principal, appid, code stri
 	if err != nil {
 		return nil, wechatError(err)
 	}
-	sealed, err := s.sealer.Seal([]byte(ws.SessionKey.Reveal()), identityAD(app.App.ID, ws.OpenID))
+	sealed, err := s.sealer.Seal([]byte(ws.SessionKey.Reveal()), SessionKeyAD(app.App.ID, ws.OpenID))
 	if err != nil {
 		return nil, err
 	}
@@ -204,9 +204,12 @@ func (s *Service) identityFor(ctx context.Context, p *Principal, appid string) (
 			if len(id.SessionKey) == 0 { // e.g. a Cloud Run login: WeChat never gave us a key
 				return AppClient{}, nil, "", wxlogin.Errorf(wxlogin.ESESSIONKEYSTALE, "no session_key is known for this user: call wx.login and log in with the code, then resend")
 			}
-			key, err := s.sealer.Open(id.SessionKey, identityAD(id.AppID, id.OpenID))
+			key, err := s.sealer.Open(id.SessionKey, SessionKeyAD(id.AppID, id.OpenID))
 			if err != nil {
-				return AppClient{}, nil, "", err
+				// Its data key was removed from data_keys too early (or the row is damaged): a new
+				// login stores a fresh session_key under the current key.
+				s.log.WarnContext(ctx, "stored session_key cannot be opened: is the data key that sealed it still in data_keys?", "appid", id.AppID)
+				return AppClient{}, nil, "", wxlogin.Errorf(wxlogin.ESESSIONKEYSTALE, "the stored session_key can no longer be read: call wx.login, log in again with the code, then resend")
 			}
 			return app, id, wxlogin.Secret(key), nil
 		}

@@ -117,7 +117,7 @@ func (s *Service) LoginWeChat(ctx context.Context, in WeChatLogin, meta Meta) (*
 			return nil, wxlogin.Errorf(wxlogin.EUPSTREAM, "WeChat answered without an openid or session_key")
 		}
 		openid, unionid = ws.OpenID, ws.UnionID
-		if sessionKey, err = s.sealer.Seal([]byte(ws.SessionKey.Reveal()), identityAD(app.App.ID, openid)); err != nil {
+		if sessionKey, err = s.sealer.Seal([]byte(ws.SessionKey.Reveal()), SessionKeyAD(app.App.ID, openid)); err != nil {
 			settle(nil)
 			return nil, err
 		}
@@ -359,9 +359,9 @@ func conflictf(format string, args ...any) error {
 	return &final{err: wxlogin.Errorf(wxlogin.ECONFLICT, format, args...)}
 }
 
-// identityAD is the additional data a session_key is sealed with: it binds the sealed key to its
-// identity, so a sealed key copied to another row does not open.
-func identityAD(appid, openid string) []byte {
+// SessionKeyAD returns the additional data the session_key of identity (appid, openid) is sealed
+// with: it binds the sealed key to its identity, so a sealed key copied to another row does not open.
+func SessionKeyAD(appid, openid string) []byte {
 	return []byte("session_key\x00" + appid + "\x00" + openid)
 }
 

@@ -212,6 +212,13 @@ func (k *Keyring) NeedsReseal(sealed []byte) bool {
 	return known
 }
 
+// KeyID returns the id of the key sealed was made with (ids are not secret), and false when sealed
+// is not in the sealed format. It does not check that the data opens.
+func KeyID(sealed []byte) (string, bool) {
+	id, _, ok := header(sealed)
+	return id, ok
+}
+
 // header returns the key id and the header length of sealed, and false when the header is not
 // well formed.
 func header(sealed []byte) (id string, hlen int, ok bool) {

@@ -148,6 +148,17 @@ func TestRotation(t *testing.T) {
 	if _, err := mustNew(t, k2).Open(sealedOld, []byte("ad")); err != ErrOpen {
 		t.Fatalf("keyring without k1 opened k1 data: %v", err)
 	}
+	if id, ok := KeyID(sealedOld); id != "k1" || !ok {
+		t.Fatalf("KeyID(old) = %q, %v; want k1, true", id, ok)
+	}
+	if id, ok := KeyID(sealedNew); id != "k2" || !ok {
+		t.Fatalf("KeyID(new) = %q, %v; want k2, true", id, ok)
+	}
+	for _, b := range [][]byte{nil, {1}, {9, 2, 'k', '1'}, {1, 0}} {
+		if id, ok := KeyID(b); ok {
+			t.Fatalf("KeyID(%x) = %q, true for data not in the sealed format", b, id)
+		}
+	}
 	for _, b := range [][]byte{nil, {1}, {9, 2, 'k', '1'}, {1, 2, 'z', 'z'}} {
 		if rotated.NeedsReseal(b) {
 			t.Fatalf("NeedsReseal(%x) = true for data it cannot open", b)

@@ -285,6 +285,32 @@ func (t *tx) DeleteIdentity(ctx context.Context, appid, openid string) error {
 	return mustAffect(res, "identity not found", "delete identity")
 }
 
+// IdentitiesAfter returns at most limit identities ordered by (appid, openid), starting after
+// (appid, openid): a cursor for paging through them all. EINVALID when limit < 1.
+func (t *tx) IdentitiesAfter(ctx context.Context, appid, openid string, limit int) ([]*wxlogin.Identity, error) {
+	if limit < 1 {
+		return nil, wxlogin.Errorf(wxlogin.EINVALID, "limit must be at least 1")
+	}
+	rows, err := t.r.QueryContext(ctx, `SELECT `+identityCols+` FROM wechat_identities
+		WHERE (appid, openid) > (?, ?) ORDER BY appid, openid LIMIT ?`, appid, openid, limit)
+	if err != nil {
+		return nil, dbErr("page identities", "", err)
+	}
+	defer rows.Close()
+	out := []*wxlogin.Identity{}
+	for rows.Next() {
+		i, err := scanIdentity(rows)
+		if err != nil {
+			return nil, dbErr("page identities", "", err)
+		}
+		out = append(out, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr("page identities", "", err)
+	}
+	return out, nil
+}
+
 // ---- sessions
 
 const sessionCols = `id, user_id, app_id, method, user_agent, ip, created_at, last_seen_at, expires_at, revoked_at`

@@ -63,6 +63,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) wxlogin.Store) {
 		{"Phone", testPhone},
 		{"Accounts", testAccounts},
 		{"Identities", testIdentities},
+		{"IdentitiesAfter", testIdentitiesAfter},
 		{"Sessions", testSessions},
 		{"RevokeUserSessions", testRevokeUserSessions},
 		{"RefreshTokens", testRefreshTokens},

@@ -273,6 +273,10 @@ func (i *Issuer) load(ctx context.Context) ([]*wxlogin.SigningKey, error) {
 	return keys, openErr
 }
 
+// PrivateKeyAD returns the additional data the private half of signing key kid is sealed with
+// (the key id), so a sealed private key copied to another row does not open.
+func PrivateKeyAD(kid string) []byte { return []byte(kid) }
+
 // generate returns a new stored key with id and alg, its private half sealed.
 func generate(id, alg string, sealer wxlogin.Sealer, now time.Time) (*wxlogin.SigningKey, error) {
 	var priv crypto.Signer
@@ -292,7 +296,7 @@ func generate(id, alg string, sealer wxlogin.Sealer, now time.Time) (*wxlogin.Si
 	if err != nil {
 		return nil, fmt.Errorf("token: encoding key: %w", err)
 	}
-	sealed, err := sealer.Seal(der, []byte(id))
+	sealed, err := sealer.Seal(der, PrivateKeyAD(id))
 	clear(der)
 	if err != nil {
 		return nil, fmt.Errorf("token: sealing key: %w", err)
@@ -311,7 +315,7 @@ func openSigner(k *wxlogin.SigningKey, sealer wxlogin.Sealer) (*signer, error) {
 	if !ok {
 		return nil, fail
 	}
-	der, err := sealer.Open(k.Private, []byte(k.ID))
+	der, err := sealer.Open(k.Private, PrivateKeyAD(k.ID))
 	if err != nil {
 		return nil, fail
 	}

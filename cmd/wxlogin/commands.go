@@ -217,9 +217,13 @@ func loadOrCreateKeyFile(path string) (string, error) {
 // runKeys manages signing keys: `wxlogin keys rotate` makes a new key sign from now on; tokens of
 // the previous key stay valid until they expire, so nobody is logged out. Running instances pick
 // the new key up within key_reload_interval.
+// `wxlogin keys reseal` re-encrypts sealed secrets under the first data key (see runReseal).
 func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "reseal" {
+		return runReseal(ctx, args[1:], getenv, stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "rotate" {
-		fmt.Fprintln(stderr, "usage: wxlogin keys rotate [--config wxlogin.yaml]")
+		fmt.Fprintln(stderr, "usage: wxlogin keys rotate [--config wxlogin.yaml]\n       wxlogin keys reseal [--config wxlogin.yaml] [--batch 500] [--dry-run]")
 		return errUsage
 	}
 	fs := newFlagSet("keys rotate", stderr)

@@ -7,6 +7,7 @@
 //	wxlogin demo      play a mini program against a running dev stack
 //	wxlogin keygen    print a new data key for WXLOGIN_DATA_KEYS
 //	wxlogin keys rotate  rotate the access-token signing key without logging anyone out
+//	wxlogin keys reseal  re-encrypt sealed secrets under the first data key (after a data-key rotation)
 //	wxlogin seed      fill a test database with users and sessions fast (benchmarks)
 //	wxlogin version   print the version
 package main
@@ -47,6 +48,7 @@ Usage:
   wxlogin demo     [--server http://127.0.0.1:8080] [--sim http://127.0.0.1:8081] [--appid ID] [--user NAME]
   wxlogin keygen   [--id k1]
   wxlogin keys rotate [--config wxlogin.yaml]
+  wxlogin keys reseal [--config wxlogin.yaml] [--batch 500] [--dry-run]
   wxlogin seed     [--config wxlogin.yaml] [--users N] [--sessions N] [--out FILE]   (benchmark data)
   wxlogin version
 `

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/auth"
 	"github.com/wxlogin/wxlogin/keyring"
 	"github.com/wxlogin/wxlogin/token"
 	"github.com/wxlogin/wxlogin/wechatsim"
@@ -200,11 +201,11 @@ func buildSeedBatch(from, to, users, sessions, stride, maxSamples int, userIDs [
 		}
 		userIDs[i] = seedID("usr", run, i)
 		b.users = append(b.users, &wxlogin.User{ID: userIDs[i], UnionID: unionid, CreatedAt: now, UpdatedAt: now})
-		// A random session_key, sealed like auth seals one (additional data binds it to the identity).
+		// A random session_key, sealed as auth seals one (additional data binds it to the identity).
 		if _, err := rand.Read(raw[:]); err != nil {
 			return nil, err
 		}
-		sealed, err := ring.Seal([]byte(base64.StdEncoding.EncodeToString(raw[:])), []byte("session_key\x00"+app.ID+"\x00"+openid))
+		sealed, err := ring.Seal([]byte(base64.StdEncoding.EncodeToString(raw[:])), auth.SessionKeyAD(app.ID, openid))
 		if err != nil {
 			return nil, err
 		}
