@@ -243,6 +243,9 @@ func (s *Service) profile(ctx context.Context, userID string) (*Profile, error) 
 	if prof.Identities, err = s.store.IdentitiesByUser(ctx, u.ID); err != nil {
 		return nil, err
 	}
+	for _, id := range prof.Identities {
+		id.SessionKey = nil // a profile never needs it, and profiles are cached
+	}
 	return prof, nil
 }
 
