@@ -313,3 +313,15 @@ func TestContractBites(t *testing.T) {
 		}
 	}
 }
+
+// TestContractHarnessChecks proves env.send runs the contract check on what it sends.
+func TestContractHarnessChecks(t *testing.T) {
+	e := newEnv(t)
+	before := validated.Load()
+	if r := e.do("GET", "/healthz", "", nil); r.Status != 200 {
+		t.Fatalf("healthz: %d", r.Status)
+	}
+	if validated.Load() == before {
+		t.Fatal("env.send did not check the exchange against openapi.yaml")
+	}
+}
