@@ -230,8 +230,10 @@ func (e *env) do(method, path, bearer string, body any) *response {
 	return e.send(req)
 }
 
+// send sends req to the server and checks the exchange against openapi.yaml (checkContract).
 func (e *env) send(req *http.Request) *response {
 	e.t.Helper()
+	reqBody := requestBody(e.t, req)
 	resp, err := e.srv.Client().Do(req)
 	if err != nil {
 		e.t.Fatal(err)
@@ -244,6 +246,11 @@ func (e *env) send(req *http.Request) *response {
 	if resp.Header.Get("X-Request-Id") == "" {
 		e.t.Errorf("%s %s: response without X-Request-Id", req.Method, req.URL.Path)
 	}
+	x := exchange{req: req, reqBody: reqBody, checkReq: true, status: resp.StatusCode, header: resp.Header, body: b}
+	if resp.Request != nil && resp.Request != req { // redirected: check the last request, not its body
+		x.req, x.reqBody, x.checkReq = resp.Request, nil, false
+	}
+	checkContract(e.t, x)
 	return &response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 

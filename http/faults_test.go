@@ -190,6 +190,7 @@ func (e *env) stormLogin(client *http.Client, code string) (kind, detail string)
 	if err != nil {
 		return "other", err.Error()
 	}
+	checkContract(e.t, exchange{req: req, reqBody: []byte(body), checkReq: true, status: resp.StatusCode, header: resp.Header, body: b})
 	var out struct {
 		AccessToken  string `json:"access_token"`
 		RefreshToken string `json:"refresh_token"`

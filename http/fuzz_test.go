@@ -85,9 +85,11 @@ func (s *fuzzStack) serve(req *http.Request, ct string) *httptest.ResponseRecord
 }
 
 // checkAnswer fails unless the answer is below 500 and, when 4xx, the JSON error shape with a
-// known code whose status is the one answered.
-func checkAnswer(t *testing.T, rec *httptest.ResponseRecorder) {
+// known code whose status is the one answered, and unless openapi.yaml allows the answer to req
+// (checkContract; the fuzzed request itself is not held to the spec).
+func checkAnswer(t *testing.T, req *http.Request, rec *httptest.ResponseRecorder) {
 	t.Helper()
+	checkContract(t, exchange{req: req, status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()})
 	if rec.Code >= 500 {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
 	}
@@ -180,7 +182,7 @@ func FuzzAPI(f *testing.F) {
 		if r.path == "/v1/introspect" {
 			req.SetBasicAuth(clientID, clientSec)
 		}
-		checkAnswer(t, s.serve(req, contentType))
+		checkAnswer(t, req, s.serve(req, contentType))
 	})
 }
 
@@ -209,8 +211,9 @@ func FuzzRefreshToken(f *testing.F) {
 			return
 		}
 		b, _ := json.Marshal(map[string]string{"refresh_token": tok})
-		rec := s.serve(httptest.NewRequest("POST", "/v1/token/refresh", strings.NewReader(string(b))), "application/json")
-		checkAnswer(t, rec)
+		req := httptest.NewRequest("POST", "/v1/token/refresh", strings.NewReader(string(b)))
+		rec := s.serve(req, "application/json")
+		checkAnswer(t, req, rec)
 		if rec.Code == 200 {
 			t.Fatalf("refresh token %q, not the live one, refreshed", tok)
 		}
@@ -235,7 +238,7 @@ func FuzzBearer(f *testing.F) {
 		req := httptest.NewRequest("GET", "/v1/me", nil)
 		req.Header.Set("Authorization", h)
 		rec := s.serve(req, "")
-		checkAnswer(t, rec)
+		checkAnswer(t, req, rec)
 		genuine := strings.TrimRight(h, " \t") == good || strings.TrimSpace(strings.TrimPrefix(h, "Bearer ")) == s.access && strings.HasPrefix(h, "Bearer ")
 		if rec.Code == 200 && !genuine {
 			t.Fatalf("Authorization %q accepted", h)
@@ -247,7 +250,7 @@ func FuzzBearer(f *testing.F) {
 		req = httptest.NewRequest("POST", "/v1/introspect", strings.NewReader(url.Values{"token": {tok}}.Encode()))
 		req.SetBasicAuth(clientID, clientSec)
 		rec = s.serve(req, "application/x-www-form-urlencoded")
-		checkAnswer(t, rec)
+		checkAnswer(t, req, rec)
 		if rec.Code == 200 && strings.Contains(rec.Body.String(), `"active":true`) && strings.TrimSpace(tok) != s.access {
 			t.Fatalf("token %q introspected as active", tok)
 		}
