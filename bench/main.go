@@ -52,6 +52,7 @@ type options struct {
 	warmup      time.Duration
 	concurrency int
 	postgres    string
+	redis       string
 	seed        int
 	rate        float64
 	wrk         bool
@@ -79,6 +80,7 @@ func run() error {
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured load before each scenario")
 	flag.IntVar(&o.concurrency, "concurrency", 16, "closed-loop workers (keep-alive connections)")
 	flag.StringVar(&o.postgres, "postgres", os.Getenv("WXLOGIN_TEST_POSTGRES"), "PostgreSQL DSN: also run on PostgreSQL, in a schema of its own (default $WXLOGIN_TEST_POSTGRES)")
+	flag.StringVar(&o.redis, "redis", os.Getenv("WXLOGIN_TEST_REDIS"), "Redis URL for the PostgreSQL runs, as several instances are deployed (default $WXLOGIN_TEST_REDIS; without it serve on PostgreSQL does not cache verified tokens)")
 	flag.IntVar(&o.seed, "seed", 1_000_000, "users and sessions in the store for scenario 7")
 	flag.Float64Var(&o.rate, "rate", 0, "requests a second: run the HTTP scenarios open-loop at this rate instead of closed-loop (scenario 7 always adds a login run at 70% of its peak)")
 	flag.BoolVar(&o.wrk, "wrk", false, "drive the baseline and scenarios 1 and 2 with wrk when it is installed (the built-in generator otherwise)")
@@ -276,6 +278,11 @@ func (b *bench) startServe(name, database string) (*proc, *target, error) {
 	)
 	// All load comes from one loopback address: the per-IP and per-identity limits, which guard a
 	// public deployment against abuse, would measure themselves instead of wxlogin.
+	if strings.HasPrefix(database, "postgres") && b.o.redis != "" {
+		// PostgreSQL is the several-instances deployment, which shares state (and the invalidations
+		// of cached tokens) through Redis.
+		env = append(env, "WXLOGIN_REDIS_URL="+b.o.redis, "WXLOGIN_REDIS_PREFIX=wxlogin-bench-"+name+"-"+filepath.Base(b.dir)+":")
+	}
 	for _, limit := range []string{"LOGIN_IP", "LOGIN_IDENTITY", "PASSWORD_IP", "PASSWORD_IDENTITY",
 		"REFRESH_IP", "REFRESH_IDENTITY", "PHONE_IP", "PHONE_IDENTITY"} {
 		env = append(env, "WXLOGIN_RATE_LIMIT_"+limit+"=off")
