@@ -53,11 +53,10 @@ import (
 type Store struct {
 	tx // the Store's own methods: reads on reader, writes on writer, each in its own transaction
 
-	writer      *sql.DB // one connection; all writes and every Update
-	reader      *sql.DB // query_only pool for the Store's plain reads
-	commits     *committer
-	checkpoints *checkpointer
-	opts        options
+	writer  *sql.DB // one connection; all writes and every Update
+	reader  *sql.DB // query_only pool for the Store's plain reads
+	commits *committer
+	opts    options
 }
 
 var _ wxlogin.Store = (*Store)(nil)
@@ -133,7 +132,6 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	w.Set("_journal_mode", "WAL")
 	w.Set("_txlock", "immediate")
-	w.Add("_pragma", "wal_autocheckpoint(0)") // the checkpointer does it, beside the writer (checkpoint.go)
 	writer, err := sql.Open("sqlite", path+"?"+w.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open writer: %w", err)
@@ -153,10 +151,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: journal_mode is %q, want wal", path, mode)
 	}
 
-	r := url.Values{}
-	for k, v := range common {
-		r[k] = v
-	}
+	r := common
 	r.Set("_query_only", "1")
 	reader, err := sql.Open("sqlite", path+"?"+r.Encode())
 	if err != nil {
@@ -170,21 +165,13 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		reader.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	ckpt, err := sql.Open("sqlite", path+"?"+common.Encode())
-	if err != nil {
-		writer.Close()
-		reader.Close()
-		return nil, fmt.Errorf("sqlite: open checkpointer: %w", err)
-	}
-	ckpt.SetMaxOpenConns(1)
-	return &Store{tx: tx{r: reader, w: writer}, writer: writer, reader: reader, commits: newCommitter(writer),
-		checkpoints: newCheckpointer(ckpt, checkpointEvery), opts: o}, nil
+	return &Store{tx: tx{r: reader, w: writer}, writer: writer, reader: reader, commits: newCommitter(writer), opts: o}, nil
 }
 
 // Close waits for the group transaction in progress, then closes both connection pools.
 func (s *Store) Close() error {
 	s.commits.close()
-	return errors.Join(s.checkpoints.close(), s.reader.Close(), s.writer.Close())
+	return errors.Join(s.reader.Close(), s.writer.Close())
 }
 
 // Ping returns nil when the database answers on both pools and every embedded migration has been
