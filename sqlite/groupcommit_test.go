@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -170,5 +171,55 @@ func TestGroupCommitBatchWithFailure(t *testing.T) {
 	st.commits.commit([]*commitRequest{lone})
 	if res := <-lone.done; res.err == nil || runs["usr_d"] != 1 {
 		t.Errorf("lone failing fn: err %v, runs %d", res.err, runs["usr_d"])
+	}
+}
+
+// Under continuous writes and reads the WAL is checkpointed and restarted, so it stays bounded
+// (a checkpointer running beside the writer once let it grow without limit).
+func TestWALStaysBounded(t *testing.T) {
+	st, path := open(t)
+	ctx := t.Context()
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	for range 4 {
+		readers.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					st.User(ctx, wxlogin.NewID("usr"))
+				}
+			}
+		})
+	}
+	var writers sync.WaitGroup
+	for w := range 16 {
+		writers.Go(func() {
+			for i := range 400 {
+				err := st.Update(ctx, func(tx wxlogin.Tx) error {
+					return tx.CreateUser(ctx, &wxlogin.User{ID: wxlogin.NewID("usr"), Nickname: fmt.Sprintf("writer %d user %d with a longer name", w, i),
+						CreatedAt: now, UpdatedAt: now})
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	writers.Wait()
+	close(stop)
+	readers.Wait()
+	fi, err := os.Stat(path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() > 16<<20 {
+		t.Fatalf("WAL is %d MiB after 6400 small writes; want it checkpointed and restarted", fi.Size()>>20)
 	}
 }
