@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -81,6 +82,11 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 // status, duration and request id.
 func (s *server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if !s.log.Enabled(ctx, slog.LevelInfo) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		start := s.cfg.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
@@ -88,9 +94,9 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 		if route == "" {
 			route = "unmatched"
 		}
-		s.log.InfoContext(r.Context(), "request", "method", r.Method, "route", route, "status", rec.status,
-			"duration_ms", float64(s.cfg.Now().Sub(start).Microseconds())/1000, "request_id", requestID(r.Context()),
-			"ip", s.clientIP(r))
+		s.log.LogAttrs(ctx, slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("route", route),
+			slog.Int("status", rec.status), slog.Float64("duration_ms", float64(s.cfg.Now().Sub(start).Microseconds())/1000),
+			slog.String("request_id", requestID(ctx)), slog.String("ip", s.clientIP(r)))
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -57,10 +58,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("bad configuration: %w", err)
 	}
-	logger, err := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+	logs := newLogBuffer(stderr, 100*time.Millisecond)
+	defer logs.Close()
+	logger, err := newLogger(logs, cfg.LogFormat, cfg.LogLevel)
 	if err != nil {
 		return err
 	}
+	logger = slog.New(flushOnWarn{Handler: logger.Handler(), buf: logs})
 	st, err := buildStack(ctx, cfg, logger, nil)
 	if err != nil {
 		return err
