@@ -68,8 +68,8 @@ func (s *server) adminOnly(next http.Handler) http.Handler {
 			return
 		}
 		noStore(w)
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		name, valid := s.checkAdmin(strings.TrimSpace(tok))
+		tok, ok := bearerToken(r)
+		name, valid := s.checkAdmin(tok)
 		if !ok || !valid {
 			s.writeError(w, r, wxlogin.Errorf(wxlogin.EUNAUTHORIZED, "an Authorization: Bearer admin token is required"))
 			return

@@ -178,19 +178,34 @@ func (s *server) meta(r *http.Request) auth.Meta {
 // authenticated requires a valid Bearer access token whose session is active.
 func (s *server) authenticated(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := r.Header.Get("Authorization")
-		tok, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || tok == "" || len(r.Header.Values("Authorization")) != 1 { // two headers: which one counts is ambiguous
+		tok, ok := bearerToken(r)
+		if !ok {
 			s.writeError(w, r, wxlogin.Errorf(wxlogin.EUNAUTHORIZED, "an Authorization: Bearer access token is required"))
 			return
 		}
-		p, err := s.svc.Authenticate(r.Context(), strings.TrimSpace(tok))
+		p, err := s.svc.Authenticate(r.Context(), tok)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyPrincipal, p)))
 	})
+}
+
+// bearerToken returns the token of the request's one Authorization header of scheme Bearer (the
+// scheme is case-insensitive, RFC 7235 §2.1); false when there is none, it is empty, or there are
+// several headers (which one would count is ambiguous).
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Values("Authorization")
+	if len(h) != 1 {
+		return "", false
+	}
+	scheme, tok, ok := strings.Cut(h[0], " ")
+	tok = strings.TrimSpace(tok)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
+		return "", false
+	}
+	return tok, true
 }
 
 // principal returns the authenticated caller (set by authenticated).
