@@ -214,14 +214,17 @@ func (c *Client) cached(ctx context.Context) (Token, bool) {
 	return Token{}, false
 }
 
-// remember keeps t as the last token when ok, and forgets the last token when the cache has none.
+// remember keeps t as the last token when ok, unless the last token expires later (a slower read
+// of an older token must not replace a newer one). A cache without a token changes nothing: reads
+// race, and a token WeChat rejects is dropped by forget.
 func (c *Client) remember(t Token, ok bool) {
+	if !ok {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if ok {
+	if c.last.AccessToken == "" || !t.ExpiresAt.Before(c.last.ExpiresAt) {
 		c.last = t
-	} else {
-		c.last = Token{}
 	}
 }
 
