@@ -180,7 +180,12 @@ func wechatError(err error) error {
 	case wechat.IsUserBlocked(err):
 		return wxlogin.Errorf(wxlogin.EUSERBLOCKED, "WeChat blocked this login as high-risk")
 	case wechat.IsTemporary(err), errors.Is(err, context.DeadlineExceeded):
-		return &wxlogin.Error{Code: wxlogin.EUPSTREAMUNAVAIL, Message: "WeChat is unavailable, try again shortly", RetryAfter: 2 * time.Second}
+		retry := 2 * time.Second
+		var te *wechat.TransportError
+		if errors.As(err, &te) && te.RetryAfter > retry {
+			retry = te.RetryAfter // the circuit breaker knows when WeChat will be tried again
+		}
+		return &wxlogin.Error{Code: wxlogin.EUPSTREAMUNAVAIL, Message: "WeChat is unavailable, try again shortly", RetryAfter: retry}
 	default:
 		return wxlogin.Errorf(wxlogin.EUPSTREAM, "WeChat returned an error")
 	}

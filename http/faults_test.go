@@ -100,6 +100,12 @@ func TestWeChatFaultBattery(t *testing.T) {
 					if n := e.sim.Calls(c2s) - before; n != 0 {
 						t.Errorf("WeChat called %d times while the breaker was open", n)
 					}
+					// The answer says when WeChat will be tried again: the cool-down left (the fake
+					// clock has not moved since the breaker opened).
+					r := e.do("POST", "/v1/login/wechat", "", map[string]string{"appid": appA, "code": e.code(appA, fmt.Sprintf("r%d-retry", round))})
+					if want := fmt.Sprint(int(wechat.DefaultBreakerCooldown / time.Second)); r.Status != 503 || r.Header.Get("Retry-After") != want {
+						t.Errorf("login while open: %d, Retry-After %q, want 503 and %s", r.Status, r.Header.Get("Retry-After"), want)
+					}
 				}
 				// Recovery: faults off, the cool-down passes, one login is the probe that closes the
 				// breaker (logins arriving while it is in flight would still fail fast).

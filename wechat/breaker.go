@@ -105,26 +105,26 @@ func judge(ctx context.Context, err error) verdict {
 }
 
 // allow reports whether a call may be sent now and whether it is the half-open probe. It returns the
-// state it moved to, if it changed.
-func (b *breaker) allow(now time.Time) (ok, probe bool, changed *breakerState) {
+// state it moved to, if it changed, and when it refuses, how long until a call may be tried again.
+func (b *breaker) allow(now time.Time) (ok, probe bool, changed *breakerState, wait time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch b.state {
 	case stateClosed:
-		return true, false, nil
+		return true, false, nil, 0
 	case stateOpen:
-		if now.Before(b.openedAt.Add(b.cooldown)) {
-			return false, false, nil
+		if until := b.openedAt.Add(b.cooldown); now.Before(until) {
+			return false, false, nil, until.Sub(now)
 		}
 		b.state, b.probing = stateHalfOpen, true
 		s := b.state
-		return true, true, &s
+		return true, true, &s, 0
 	default: // half-open
 		if b.probing {
-			return false, false, nil
+			return false, false, nil, time.Second // the probe's answer is due within a call's timeout
 		}
 		b.probing = true
-		return true, true, nil
+		return true, true, nil, 0
 	}
 }
 
@@ -182,11 +182,12 @@ func (c *Client) admit(ctx context.Context, api string) (done func(error), err e
 	if b != nil {
 		var ok bool
 		var changed *breakerState
-		ok, probe, changed = b.allow(c.now())
+		var wait time.Duration
+		ok, probe, changed, wait = b.allow(c.now())
 		c.breakerChanged(ctx, b, changed)
 		if !ok {
 			c.rejected(ctx, api, "circuit_open")
-			return nil, &TransportError{API: api, Err: ErrCircuitOpen}
+			return nil, &TransportError{API: api, Err: ErrCircuitOpen, RetryAfter: wait}
 		}
 	}
 	if err := c.acquire(ctx); err != nil {

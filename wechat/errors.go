@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // WeChat error codes the client branches on (spec/wechat-api.md).
@@ -47,6 +48,9 @@ func (e *APIError) Error() string {
 type TransportError struct {
 	API string
 	Err error
+	// RetryAfter, when set, is how long until WeChat may be tried again (a circuit breaker's
+	// cool-down left).
+	RetryAfter time.Duration
 }
 
 // Error returns "wechat: <API>: transport: <Err>".
