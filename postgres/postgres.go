@@ -11,7 +11,8 @@
 // 40001) or a deadlock (40P01), in any statement fn runs or at commit, Update rolls back and runs fn
 // again after a jittered, growing backoff, up to WithMaxAttempts attempts (default 10). This holds
 // even when fn replaced the error with its own: once a statement failed that way the transaction is
-// aborted, so whatever fn returned is retried.
+// aborted, so whatever fn returned is retried. When every attempt conflicted, Update returns
+// EOVERLOADED with a Retry-After (the request is answered 503, to retry), wrapping the last failure.
 //
 // After any failed statement PostgreSQL aborts the transaction: within Update, a write that failed
 // (say with ECONFLICT) makes every later statement of that attempt fail, so fn should return the
@@ -151,7 +152,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx wxlogin.Tx) error) error 
 		}
 		if attempt >= s.opts.maxAttempts {
 			s.opts.logger.WarnContext(ctx, "postgres: transaction kept conflicting, giving up", "attempts", attempt)
-			return err
+			return &conflictError{last: err}
 		}
 		s.opts.logger.DebugContext(ctx, "postgres: transaction conflicted, retrying", "attempt", attempt)
 		wait := backoff/2 + rand.N(backoff) // jitter, so competing transactions do not retry in step
@@ -165,6 +166,16 @@ func (s *Store) Update(ctx context.Context, fn func(tx wxlogin.Tx) error) error 
 		backoff = min(2*backoff, 100*time.Millisecond)
 	}
 }
+
+// errBusy is what a caller learns of a transaction that kept conflicting with concurrent ones: a
+// moment of contention, to retry, not a failure of the server (EOVERLOADED: 503 + Retry-After).
+var errBusy = &wxlogin.Error{Code: wxlogin.EOVERLOADED, Message: "the database is busy with conflicting writes; try again", RetryAfter: time.Second}
+
+// conflictError is errBusy carrying the last serialization failure, for logs and errors.As.
+type conflictError struct{ last error }
+
+func (e *conflictError) Error() string   { return "postgres: transaction kept conflicting: " + e.last.Error() }
+func (e *conflictError) Unwrap() []error { return []error{errBusy, e.last} }
 
 // update is one attempt of Update: it returns whether running fn again may succeed, and the error.
 func (s *Store) update(ctx context.Context, fn func(tx wxlogin.Tx) error) (retry bool, err error) {

@@ -312,8 +312,9 @@ func TestUpdateGivesUp(t *testing.T) {
 	if !isRetryable(err) {
 		t.Fatalf("Update that always conflicts: %v, want the serialization failure", err)
 	}
-	if wxlogin.ErrorCode(err) != wxlogin.EINTERNAL {
-		t.Errorf("error code %q, want internal", wxlogin.ErrorCode(err))
+	if wxlogin.ErrorCode(err) != wxlogin.EOVERLOADED || wxlogin.RetryAfter(err) <= 0 {
+		t.Errorf("error code %q (retry after %v), want overloaded with a Retry-After: contention is not a server failure",
+			wxlogin.ErrorCode(err), wxlogin.RetryAfter(err))
 	}
 	if calls != 3 {
 		t.Errorf("fn ran %d times, want 3", calls)
