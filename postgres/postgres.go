@@ -174,7 +174,9 @@ var errBusy = &wxlogin.Error{Code: wxlogin.EOVERLOADED, Message: "the database i
 // conflictError is errBusy carrying the last serialization failure, for logs and errors.As.
 type conflictError struct{ last error }
 
-func (e *conflictError) Error() string   { return "postgres: transaction kept conflicting: " + e.last.Error() }
+func (e *conflictError) Error() string {
+	return "postgres: transaction kept conflicting: " + e.last.Error()
+}
 func (e *conflictError) Unwrap() []error { return []error{errBusy, e.last} }
 
 // update is one attempt of Update: it returns whether running fn again may succeed, and the error.
