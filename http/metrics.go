@@ -29,7 +29,7 @@ var loginMethods = map[string]string{
 	"POST /v1/accounts":       "signup",
 }
 
-// measurement is what the measure middleware learns about one request: the status (through the
+// measurement is what the observe middleware learns about one request: the status (through the
 // embedded recorder) and the error code writeError wrote (through the request context).
 type measurement struct {
 	statusRecorder
@@ -43,43 +43,24 @@ func setErrorCode(ctx context.Context, code string) {
 	}
 }
 
-// measure reports every request to obs: route pattern (never the raw path; "unmatched" when no
-// route matches), status and latency; for login routes the method and result; and 429
-// rate_limited answers by route.
-func (s *server) measure(mux *http.ServeMux, obs Observer, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		m := &measurement{statusRecorder: statusRecorder{ResponseWriter: w}}
-		r = r.WithContext(context.WithValue(r.Context(), keyMeasurement, m))
-		next.ServeHTTP(&m.statusRecorder, r)
-		d := time.Since(start)
-		status := m.status
-		if status == 0 {
-			status = http.StatusOK
-		}
-		route := r.Pattern // set by the mux on this very request
-		if route == "" {
-			// Answered before routing (e.g. by a limiter in front of the mux): find the route.
-			_, route = mux.Handler(r)
-		}
-		if route == "" {
-			route = "unmatched"
-		}
-		obs.ObserveRequest(route, status, d)
-		if method, ok := loginMethods[route]; ok {
-			result := "success"
-			if status >= 400 {
-				result = m.code
-				if result == "" {
-					result = "unknown"
-				}
+// report gives obs what it counts of one answered request: route, status and latency; for login
+// routes the method and result (success, or the error code written); 429 rate_limited answers by
+// route.
+func report(obs Observer, route string, status int, code string, d time.Duration) {
+	obs.ObserveRequest(route, status, d)
+	if method, ok := loginMethods[route]; ok {
+		result := "success"
+		if status >= 400 {
+			result = code
+			if result == "" {
+				result = "unknown"
 			}
-			obs.ObserveLogin(method, result)
 		}
-		if status == http.StatusTooManyRequests && m.code == wxlogin.ERATELIMITED {
-			obs.ObserveRateLimited(route)
-		}
-	})
+		obs.ObserveLogin(method, result)
+	}
+	if status == http.StatusTooManyRequests && code == wxlogin.ERATELIMITED {
+		obs.ObserveRateLimited(route)
+	}
 }
 
 // handleMetrics serves the metrics handler of Config.Metrics (not_found when none is configured).

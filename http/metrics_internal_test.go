@@ -1,6 +1,7 @@
 package http
 
 import (
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -27,7 +28,7 @@ func (f *fakeObserver) ObserveRateLimited(route string) { f.rateLimited = append
 // runs behind the mux (r.Pattern set) or in front of it (the route is looked up); a login answered
 // rate_limited is a login with that result.
 func TestMeasureRateLimited(t *testing.T) {
-	s := &server{cfg: Config{Now: time.Now}}
+	s := &server{log: slog.New(slog.DiscardHandler), cfg: Config{Now: time.Now}}
 	limited := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &wxlogin.Error{Code: wxlogin.ERATELIMITED, Message: "slow down", RetryAfter: time.Second})
 	})
@@ -36,10 +37,10 @@ func TestMeasureRateLimited(t *testing.T) {
 	obs := &fakeObserver{}
 
 	// Behind the mux.
-	h := s.measure(mux, obs, mux)
+	h := s.observe(mux, obs, mux)
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/v1/login/password", nil))
 	// In front of the mux: the handler answers before routing.
-	h = s.measure(mux, obs, limited)
+	h = s.observe(mux, obs, limited)
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/v1/login/password", nil))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/no/such/route", nil))
 

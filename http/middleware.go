@@ -78,25 +78,46 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// logRequests logs one line per request: method, route pattern (never the raw URL or its query),
-// status, duration and request id.
-func (s *server) logRequests(next http.Handler) http.Handler {
+// observe handles what is learnt of every request once it is answered, measuring it once for both
+// uses: it logs one line (method, route pattern — never the raw URL or its query —, status,
+// duration, request id, client IP) at info level, and reports route, status and latency to obs
+// (when not nil), plus, for login routes, the method and result and, for 429 rate_limited answers,
+// the route. A request answered before routing (e.g. by a limiter in front of the mux) is put
+// under the route the mux would have chosen; one no route matches under "unmatched".
+func (s *server) observe(mux *http.ServeMux, obs Observer, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		if !s.log.Enabled(ctx, slog.LevelInfo) {
+		logging := s.log.Enabled(ctx, slog.LevelInfo)
+		if !logging && obs == nil {
 			next.ServeHTTP(w, r)
 			return
 		}
 		start := s.cfg.Now()
-		rec := &statusRecorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r)
-		route := r.Pattern
+		m := &measurement{statusRecorder: statusRecorder{ResponseWriter: w}}
+		if obs != nil {
+			r = r.WithContext(context.WithValue(ctx, keyMeasurement, m))
+		}
+		next.ServeHTTP(&m.statusRecorder, r)
+		d := s.cfg.Now().Sub(start)
+		status := m.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		route := r.Pattern // set by the mux on this very request
+		if route == "" {
+			_, route = mux.Handler(r)
+		}
 		if route == "" {
 			route = "unmatched"
 		}
-		s.log.LogAttrs(ctx, slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("route", route),
-			slog.Int("status", rec.status), slog.Float64("duration_ms", float64(s.cfg.Now().Sub(start).Microseconds())/1000),
-			slog.String("request_id", requestID(ctx)), slog.String("ip", s.clientIP(r)))
+		if logging {
+			s.log.LogAttrs(ctx, slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("route", route),
+				slog.Int("status", status), slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+				slog.String("request_id", requestID(ctx)), slog.String("ip", s.clientIP(r)))
+		}
+		if obs != nil {
+			report(obs, route, status, m.code, d)
+		}
 	})
 }
 

@@ -60,11 +60,8 @@ func NewServer(logger *slog.Logger, cfg Config, svc *auth.Service) http.Handler 
 	addRoutes(mux, s)
 	var h http.Handler = jsonNotFound(mux, s)
 	h = s.limitInFlight(cfg.MaxConcurrent, h)
-	h = s.logRequests(h)
 	h = s.recoverPanics(h)
-	if cfg.Observer != nil {
-		h = s.measure(mux, cfg.Observer, h)
-	}
+	h = s.observe(mux, cfg.Observer, h)
 	h = withRequestID(h)
 	return h
 }
