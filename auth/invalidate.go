@@ -23,6 +23,10 @@ type Invalidations interface {
 	Subscribe(ctx context.Context, fn func(key string), up func(bool)) error
 }
 
+// cacheTTL is the longest life of a cached session or profile: a safety bound, since every write
+// invalidates them at once.
+const cacheTTL = time.Minute
+
 // DefaultCacheSize bounds each of the verified-token, session and profile caches.
 const DefaultCacheSize = 100_000
 
@@ -38,7 +42,6 @@ const DefaultCacheSize = 100_000
 // down the cache is bypassed (and emptied when it comes back), so a revocation is never missed.
 type hotCache struct {
 	on       atomic.Bool
-	ttl      time.Duration // longest life of a session or profile entry
 	tokens   *cache[[sha256.Size]byte, *token.Claims]
 	sessions *cache[string, *wxlogin.Session]
 	profiles *cache[string, *Profile]
@@ -58,7 +61,6 @@ func newHotCache(size int, pub Invalidations, log *slog.Logger) *hotCache {
 		size = DefaultCacheSize
 	}
 	c := &hotCache{
-		ttl:      time.Minute,
 		tokens:   newCache[[sha256.Size]byte, *token.Claims](size),
 		sessions: newCache[string, *wxlogin.Session](size),
 		profiles: newCache[string, *Profile](size / 2),

@@ -77,7 +77,7 @@ func (s *Service) session(ctx context.Context, id string) (*wxlogin.Session, err
 		s.hot.sessions.release(id, slot)
 		return nil, err
 	}
-	s.hot.sessions.fill(id, slot, sess, now.Add(s.hot.ttl))
+	s.hot.sessions.fill(id, slot, sess, now.Add(cacheTTL))
 	return sess, nil
 }
 
@@ -222,7 +222,7 @@ func (s *Service) Me(ctx context.Context, p *Principal) (*Profile, error) {
 		s.hot.profiles.release(p.UserID, slot)
 		return nil, err
 	}
-	s.hot.profiles.fill(p.UserID, slot, prof, now.Add(s.hot.ttl))
+	s.hot.profiles.fill(p.UserID, slot, prof, now.Add(cacheTTL))
 	return prof, nil
 }
 
