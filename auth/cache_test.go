@@ -14,60 +14,6 @@ import (
 	"github.com/wxlogin/wxlogin/token"
 )
 
-func TestCacheLoadRaces(t *testing.T) {
-	now := time.Now()
-	c := newCache[string, int](64)
-
-	// An invalidation between reserve and fill wins: the value read before it is dropped.
-	s := c.reserve("k")
-	c.invalidate("k")
-	c.fill("k", s, 1, now.Add(time.Hour))
-	if _, ok := c.get("k", now); ok {
-		t.Fatal("a value loaded before an invalidation was kept")
-	}
-	// Two loaders: only the later reservation may fill.
-	s1, s2 := c.reserve("k"), c.reserve("k")
-	c.fill("k", s1, 1, now.Add(time.Hour))
-	if _, ok := c.get("k", now); ok {
-		t.Fatal("a replaced reservation filled the cache")
-	}
-	c.fill("k", s2, 2, now.Add(time.Hour))
-	if v, ok := c.get("k", now); !ok || v != 2 {
-		t.Fatalf("get = %v, %v", v, ok)
-	}
-	// Entries expire.
-	if _, ok := c.get("k", now.Add(time.Hour)); ok {
-		t.Fatal("expired entry returned")
-	}
-	// A released reservation leaves nothing behind; invalidateFunc drops matches and loads in flight.
-	c.release("k", c.reserve("k"))
-	if c.len() != 0 {
-		t.Fatalf("len = %d after release", c.len())
-	}
-	c.fill("a", c.reserve("a"), 1, now.Add(time.Hour))
-	c.fill("b", c.reserve("b"), 2, now.Add(time.Hour))
-	loading := c.reserve("c")
-	c.invalidateFunc(func(_ string, v int) bool { return v == 1 })
-	if _, ok := c.get("a", now); ok {
-		t.Fatal("invalidateFunc kept a match")
-	}
-	if _, ok := c.get("b", now); !ok {
-		t.Fatal("invalidateFunc dropped a non-match")
-	}
-	c.fill("c", loading, 3, now.Add(time.Hour))
-	if _, ok := c.get("c", now); ok {
-		t.Fatal("invalidateFunc let a load in flight fill")
-	}
-	// The size stays bounded.
-	for i := range 10_000 {
-		k := string(rune('a'+i%26)) + string(rune(i))
-		c.fill(k, c.reserve(k), i, now.Add(time.Hour))
-	}
-	if n := c.len(); n > 64+cacheShards {
-		t.Fatalf("len = %d, bound 64", n)
-	}
-}
-
 // countingStore counts the reads an authenticated request makes.
 type countingStore struct {
 	wxlogin.Store
@@ -299,7 +245,7 @@ func TestCacheInvalidationAcrossInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	bus.setUp(false)
-	if b.hot.enabled() || b.hot.sessions.len() != 0 {
+	if b.hot.enabled() || b.hot.sessions.Len() != 0 {
 		t.Fatal("cache still on (or full) while invalidations are down")
 	}
 	reads = e.store.sessions.Load()

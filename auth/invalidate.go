@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/internal/expiring"
 	"github.com/wxlogin/wxlogin/token"
 )
 
@@ -42,9 +43,9 @@ const DefaultCacheSize = 100_000
 // down the cache is bypassed (and emptied when it comes back), so a revocation is never missed.
 type hotCache struct {
 	on       atomic.Bool
-	tokens   *cache[[sha256.Size]byte, *token.Claims]
-	sessions *cache[string, *wxlogin.Session]
-	profiles *cache[string, *Profile]
+	tokens   *expiring.Map[[sha256.Size]byte, *token.Claims]
+	sessions *expiring.Map[string, *wxlogin.Session]
+	profiles *expiring.Map[string, *Profile]
 	pub      Invalidations
 	log      *slog.Logger
 }
@@ -61,9 +62,9 @@ func newHotCache(size int, pub Invalidations, log *slog.Logger) *hotCache {
 		size = DefaultCacheSize
 	}
 	c := &hotCache{
-		tokens:   newCache[[sha256.Size]byte, *token.Claims](size),
-		sessions: newCache[string, *wxlogin.Session](size),
-		profiles: newCache[string, *Profile](size / 2),
+		tokens:   expiring.New[[sha256.Size]byte, *token.Claims](size),
+		sessions: expiring.New[string, *wxlogin.Session](size),
+		profiles: expiring.New[string, *Profile](size / 2),
 		pub:      pub,
 		log:      log,
 	}
@@ -95,22 +96,22 @@ func (c *hotCache) run(ctx context.Context) {
 func (c *hotCache) enabled() bool { return c != nil && c.on.Load() }
 
 func (c *hotCache) clear() {
-	c.tokens.clear()
-	c.sessions.clear()
-	c.profiles.clear()
+	c.tokens.Clear()
+	c.sessions.Clear()
+	c.profiles.Clear()
 }
 
 // apply invalidates one key locally.
 func (c *hotCache) apply(key string) {
 	switch {
 	case strings.HasPrefix(key, keySession):
-		c.sessions.invalidate(key[len(keySession):])
+		c.sessions.Invalidate(key[len(keySession):])
 	case strings.HasPrefix(key, keyUser):
-		c.profiles.invalidate(key[len(keyUser):])
+		c.profiles.Invalidate(key[len(keyUser):])
 	case strings.HasPrefix(key, keyDeleted):
 		id := key[len(keyDeleted):]
-		c.profiles.invalidate(id)
-		c.sessions.invalidateFunc(func(_ string, s *wxlogin.Session) bool { return s.UserID == id })
+		c.profiles.Invalidate(id)
+		c.sessions.InvalidateFunc(func(_ string, s *wxlogin.Session) bool { return s.UserID == id })
 	}
 }
 

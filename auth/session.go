@@ -48,16 +48,16 @@ func (s *Service) verify(accessToken string) (*token.Claims, error) {
 	}
 	h := sha256.Sum256([]byte(accessToken))
 	now := s.now()
-	if c, ok := s.hot.tokens.get(h, now); ok {
+	if c, ok := s.hot.tokens.Get(h, now); ok {
 		return c, nil
 	}
-	slot := s.hot.tokens.reserve(h)
+	slot := s.hot.tokens.Reserve(h)
 	c, err := s.tokens.Verify(accessToken)
 	if err != nil {
-		s.hot.tokens.release(h, slot)
+		s.hot.tokens.Release(h, slot)
 		return nil, err
 	}
-	s.hot.tokens.fill(h, slot, c, c.ExpiresAt)
+	s.hot.tokens.Fill(h, slot, c, c.ExpiresAt)
 	return c, nil
 }
 
@@ -68,16 +68,16 @@ func (s *Service) session(ctx context.Context, id string) (*wxlogin.Session, err
 		return s.store.Session(ctx, id)
 	}
 	now := s.now()
-	if sess, ok := s.hot.sessions.get(id, now); ok {
+	if sess, ok := s.hot.sessions.Get(id, now); ok {
 		return sess, nil
 	}
-	slot := s.hot.sessions.reserve(id)
+	slot := s.hot.sessions.Reserve(id)
 	sess, err := s.store.Session(ctx, id)
 	if err != nil {
-		s.hot.sessions.release(id, slot)
+		s.hot.sessions.Release(id, slot)
 		return nil, err
 	}
-	s.hot.sessions.fill(id, slot, sess, now.Add(cacheTTL))
+	s.hot.sessions.Fill(id, slot, sess, now.Add(cacheTTL))
 	return sess, nil
 }
 
@@ -213,16 +213,16 @@ func (s *Service) Me(ctx context.Context, p *Principal) (*Profile, error) {
 		return s.profile(ctx, p.UserID)
 	}
 	now := s.now()
-	if prof, ok := s.hot.profiles.get(p.UserID, now); ok {
+	if prof, ok := s.hot.profiles.Get(p.UserID, now); ok {
 		return prof, nil
 	}
-	slot := s.hot.profiles.reserve(p.UserID)
+	slot := s.hot.profiles.Reserve(p.UserID)
 	prof, err := s.profile(ctx, p.UserID)
 	if err != nil {
-		s.hot.profiles.release(p.UserID, slot)
+		s.hot.profiles.Release(p.UserID, slot)
 		return nil, err
 	}
-	s.hot.profiles.fill(p.UserID, slot, prof, now.Add(cacheTTL))
+	s.hot.profiles.Fill(p.UserID, slot, prof, now.Add(cacheTTL))
 	return prof, nil
 }
 

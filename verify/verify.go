@@ -43,6 +43,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/wxlogin/wxlogin/internal/expiring"
 )
 
 // Defaults of Options.
@@ -55,7 +57,6 @@ const (
 	typAccessToken = "at+jwt"
 	maxTokenLen    = 4096
 	maxJWKSBytes   = 1 << 20
-	cacheShards    = 16
 )
 
 // ErrInvalid is what Verify returns (wrapped) for every token it refuses; the wrapped text says why
@@ -110,7 +111,7 @@ type Verifier struct {
 	lastFetch atomic.Int64
 	fetches   atomic.Int64
 
-	cache *cache // nil when disabled
+	cache *expiring.Map[[sha256.Size]byte, *entry] // verified tokens by SHA-256 until they expire; nil when disabled
 }
 
 type keySet struct {
@@ -167,9 +168,9 @@ func New(ctx context.Context, opts Options) (*Verifier, error) {
 	}
 	switch {
 	case opts.CacheSize == 0:
-		v.cache = newCache(DefaultCacheSize)
+		v.cache = expiring.New[[sha256.Size]byte, *entry](DefaultCacheSize)
 	case opts.CacheSize > 0:
-		v.cache = newCache(opts.CacheSize)
+		v.cache = expiring.New[[sha256.Size]byte, *entry](opts.CacheSize)
 	}
 	if err := v.fetch(ctx); err != nil {
 		return nil, err
@@ -202,16 +203,12 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	var sum [32]byte
 	if v.cache != nil {
 		sum = sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token))) // read-only view: no copy of the token
-		if e, ok := v.cache.get(sum); ok {
-			if now.After(e.claims.ExpiresAt.Add(v.leeway)) {
-				v.cache.del(sum)
-				return nil, invalid("expired")
-			}
+		if e, ok := v.cache.Get(sum, now); ok {                                 // an expired entry is a miss: verify refuses the token
 			if ks.byKid[e.claims.KeyID] == e.key {
 				out := e.claims
 				return &out, nil
 			}
-			v.cache.del(sum) // its key was withdrawn or replaced: verify from scratch
+			v.cache.Invalidate(sum) // its key was withdrawn or replaced: verify from scratch
 		}
 	}
 	c, k, err := v.verify(ctx, token, now)
@@ -219,7 +216,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		return nil, err
 	}
 	if v.cache != nil {
-		v.cache.put(sum, &entry{claims: *c, key: k})
+		v.cache.Put(sum, &entry{claims: *c, key: k}, c.ExpiresAt.Add(v.leeway))
 	}
 	return c, nil
 }
@@ -458,64 +455,9 @@ func parseJWK(j jwkJSON) *jwk {
 	return nil
 }
 
-// cache remembers verified tokens by their SHA-256 until they expire. It is sharded to keep lock
-// contention low; a full shard drops an eighth of its entries, arbitrary ones. Expired entries
-// found by a lookup are dropped then.
-type cache struct {
-	shards [cacheShards]cacheShard
-	per    int
-}
-
-type cacheShard struct {
-	mu sync.RWMutex
-	m  map[[32]byte]*entry
-}
-
 // entry is a verified token: its claims and the key that verified them (a cache hit counts only
 // while the current key set still holds that very key).
 type entry struct {
 	claims Claims
 	key    *jwk
-}
-
-func newCache(size int) *cache {
-	c := &cache{per: max(1, size/cacheShards)}
-	for i := range c.shards {
-		c.shards[i].m = make(map[[32]byte]*entry)
-	}
-	return c
-}
-
-func (c *cache) shard(k [32]byte) *cacheShard { return &c.shards[k[0]%cacheShards] }
-
-func (c *cache) get(k [32]byte) (*entry, bool) {
-	s := c.shard(k)
-	s.mu.RLock()
-	v, ok := s.m[k]
-	s.mu.RUnlock()
-	return v, ok
-}
-
-func (c *cache) del(k [32]byte) {
-	s := c.shard(k)
-	s.mu.Lock()
-	delete(s.m, k)
-	s.mu.Unlock()
-}
-
-func (c *cache) put(k [32]byte, v *entry) {
-	s := c.shard(k)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.m) >= c.per {
-		// Full: drop an eighth of the shard, arbitrary entries (map order is random), so the cost of
-		// eviction stays constant per insertion.
-		for key := range s.m {
-			if len(s.m) < c.per-c.per/8 {
-				break
-			}
-			delete(s.m, key)
-		}
-	}
-	s.m[k] = v
 }
