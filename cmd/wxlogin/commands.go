@@ -51,12 +51,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *path == "" {
-		*path = getenv("WXLOGIN_CONFIG")
-	}
-	cfg, err := loadConfig(*path, getenv)
+	cfg, err := commandConfig(*path, getenv)
 	if err != nil {
-		return fmt.Errorf("bad configuration: %w", err)
+		return err
 	}
 	logs := newLogBuffer(stderr, 100*time.Millisecond)
 	defer logs.Close()
@@ -103,12 +100,9 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	url := *db
 	if url == "" {
-		if *path == "" {
-			*path = getenv("WXLOGIN_CONFIG")
-		}
-		cfg, err := loadConfig(*path, getenv)
+		cfg, err := commandConfig(*path, getenv)
 		if err != nil {
-			return fmt.Errorf("bad configuration: %w", err)
+			return err
 		}
 		url = cfg.Database
 	}
@@ -235,18 +229,11 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
-	if *path == "" {
-		*path = getenv("WXLOGIN_CONFIG")
-	}
-	cfg, err := loadConfig(*path, getenv)
+	cfg, err := commandConfig(*path, getenv)
 	if err != nil {
-		return fmt.Errorf("bad configuration: %w", err)
+		return err
 	}
-	ring, err := keyring.Parse(cfg.DataKeys)
-	if err != nil {
-		return fmt.Errorf("data_keys: %w", err)
-	}
-	store, err := openStore(ctx, cfg.Database, nil)
+	ring, store, err := openKeysAndStore(ctx, cfg)
 	if err != nil {
 		return err
 	}

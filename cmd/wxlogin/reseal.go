@@ -311,18 +311,11 @@ func runReseal(ctx context.Context, args []string, getenv func(string) string, s
 	if *batch < 1 || *batch > 10000 {
 		return errors.New("keys reseal: --batch must be 1 to 10000")
 	}
-	if *path == "" {
-		*path = getenv("WXLOGIN_CONFIG")
-	}
-	cfg, err := loadConfig(*path, getenv)
+	cfg, err := commandConfig(*path, getenv)
 	if err != nil {
-		return fmt.Errorf("bad configuration: %w", err)
+		return err
 	}
-	ring, err := keyring.Parse(cfg.DataKeys)
-	if err != nil {
-		return fmt.Errorf("data_keys: %w", err)
-	}
-	store, err := openStore(ctx, cfg.Database, nil)
+	ring, store, err := openKeysAndStore(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -65,12 +65,9 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	if *nUsers < 1 || *batch < 1 {
 		return errors.New("seed: --users and --batch must be at least 1")
 	}
-	if *path == "" {
-		*path = getenv("WXLOGIN_CONFIG")
-	}
-	cfg, err := loadConfig(*path, getenv)
+	cfg, err := commandConfig(*path, getenv)
 	if err != nil {
-		return fmt.Errorf("bad configuration: %w", err)
+		return err
 	}
 	if *db != "" {
 		cfg.Database = *db
@@ -91,11 +88,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 			return fmt.Errorf("seed: app %q is not configured", *appid)
 		}
 	}
-	ring, err := keyring.Parse(cfg.DataKeys)
-	if err != nil {
-		return fmt.Errorf("data_keys: %w", err)
-	}
-	store, err := openStore(ctx, cfg.Database, nil)
+	ring, store, err := openKeysAndStore(ctx, cfg)
 	if err != nil {
 		return err
 	}

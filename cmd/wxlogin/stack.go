@@ -145,6 +145,33 @@ func openStore(ctx context.Context, url string, logger *slog.Logger, sqliteOpts 
 	return sqlite.Open(ctx, path, append([]sqlite.Option{sqlite.WithLogger(logger)}, sqliteOpts...)...)
 }
 
+// commandConfig returns the configuration of a command: the YAML file at path (or
+// $WXLOGIN_CONFIG), overlaid by the environment. Errors name the setting at fault.
+func commandConfig(path string, getenv func(string) string) (*Config, error) {
+	if path == "" {
+		path = getenv("WXLOGIN_CONFIG")
+	}
+	cfg, err := loadConfig(path, getenv)
+	if err != nil {
+		return nil, fmt.Errorf("bad configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+// openKeysAndStore returns the data keys and the store of cfg, for the commands that work on the
+// database outside a server. The caller closes the store.
+func openKeysAndStore(ctx context.Context, cfg *Config) (*keyring.Keyring, migratingStore, error) {
+	ring, err := keyring.Parse(cfg.DataKeys)
+	if err != nil {
+		return nil, nil, fmt.Errorf("data_keys: %w", err)
+	}
+	store, err := openStore(ctx, cfg.Database, nil, sqlite.WithSynchronous(cfg.SQLiteSynchronous))
+	if err != nil {
+		return nil, nil, err
+	}
+	return ring, store, nil
+}
+
 // buildStack wires store, keys, WeChat clients, the auth service and the HTTP API from cfg.
 func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClient *http.Client) (*stack, error) {
 	apps, err := parseApps(cfg.Apps)
