@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Error codes. Each maps to one HTTP status in the http package's table (DESIGN.md §4).
+// Error codes. Each maps to one HTTP status in the http package's table (docs/architecture.md §3).
 const (
 	EINVALID          = "invalid_request"      // 400
 	EINVALIDCODE      = "invalid_code"         // 401: WeChat 40029/40163
