@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Error codes. Each maps to one HTTP status in the http package's table (DESIGN.md §4).
+// Error codes. Each maps to one HTTP status in the http package's table (docs/architecture.md §3).
 const (
 	EINVALID          = "invalid_request"      // 400
 	EINVALIDCODE      = "invalid_code"         // 401: WeChat 40029/40163
@@ -27,6 +27,16 @@ const (
 	EMETHODNOTALLOWED = "method_not_allowed"   // 405
 	EOVERLOADED       = "overloaded"           // 503 + Retry-After: too many requests in flight
 )
+
+// ErrorCodes returns every error code above, in their order. It is what the http package's
+// code→status table, http/openapi.yaml and the SDK's errors.ts are checked against
+// (contract_codes_test.go): a new code goes in the const block and here.
+func ErrorCodes() []string {
+	return []string{
+		EINVALID, EINVALIDCODE, EUSERBLOCKED, EUNAUTHORIZED, ECREDENTIALS, EFORBIDDEN, ENOTFOUND, ECONFLICT,
+		ESESSIONKEYSTALE, ERATELIMITED, EUPSTREAMUNAVAIL, EUPSTREAM, EINTERNAL, EMETHODNOTALLOWED, EOVERLOADED,
+	}
+}
 
 // Error is the one error type of wxlogin that callers may see. Its Message is safe to show to a
 // client: it never carries a secret. Any other error is internal.

@@ -158,7 +158,7 @@ func schemaErrorMessage(err *openapi3.SchemaError) string {
 	return fmt.Sprintf("at /%s: %s", strings.Join(err.JSONPointer(), "/"), err.Reason)
 }
 
-// checkError returns what is wrong with x as a JSON error of DESIGN.md §4 (components/schemas/Error).
+// checkError returns what is wrong with x as a JSON error of docs/architecture.md §3 (components/schemas/Error).
 func (c *contract) checkError(x exchange) error {
 	if ct := x.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		return fmt.Errorf("error answer with Content-Type %q", ct)

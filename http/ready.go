@@ -22,7 +22,7 @@ type ReadyCheck struct {
 const readyTimeout = 5 * time.Second
 
 // readyBody is the answer of /readyz: status, the result of every check, and on 503 the JSON error
-// of DESIGN.md §4 naming the dependencies that failed.
+// of docs/architecture.md §3 naming the dependencies that failed.
 type readyBody struct {
 	Status    string            `json:"status"`
 	Checks    map[string]string `json:"checks"`

@@ -1,5 +1,5 @@
 // Package http is wxlogin's HTTP API: routes.go lists every route; handlers decode requests, call
-// the auth service and encode its answers; errors leave in the one JSON shape of DESIGN.md §4.
+// the auth service and encode its answers; errors leave in the one JSON shape of docs/architecture.md §3.
 package http
 
 import (

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// WeChat error codes the client branches on (spec/wechat-api.md).
+// WeChat error codes the client branches on (docs/wechat-api.md §0).
 const (
 	CodeSystemBusy         = -1
 	CodeInvalidCredential  = 40001 // access_token invalid or not latest; on the token APIs: wrong secret

@@ -140,7 +140,7 @@ var apiCalls = map[string]func(context.Context, *wechat.Client) error{
 	},
 }
 
-// documentedCodes lists, per API, the error codes of spec/wechat-api.md (plus the token errors of
+// documentedCodes lists, per API, the error codes of docs/wechat-api.md §1–§7 (plus the token errors of
 // the APIs that take an access token): each must have a fixture.
 var documentedCodes = map[string][]int{
 	"/sns/jscode2session":              {-1, 40029, 40163, 40226, 45011},

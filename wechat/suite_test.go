@@ -44,7 +44,7 @@ func randomKey(t *testing.T) wxlogin.Secret {
 	return wxlogin.Secret(base64.StdEncoding.EncodeToString(b))
 }
 
-// runClientSuite checks the client's behaviour against b, which must follow spec/wechat-api.md.
+// runClientSuite checks the client's behaviour against b, which must follow docs/wechat-api.md §1–§7.
 func runClientSuite(t *testing.T, b backend) {
 	ctx := context.Background()
 

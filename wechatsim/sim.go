@@ -11,7 +11,7 @@ import (
 	"github.com/wxlogin/wxlogin"
 )
 
-// Lifetimes and limits WeChat applies (spec/wechat-api.md).
+// Lifetimes and limits WeChat applies (docs/wechat-api.md §1, §2, §5, §7).
 const (
 	codeTTL               = 5 * time.Minute // wx.login codes and phone codes
 	tradeTTL              = 5 * time.Minute // getPaidUnionId window after a payment

@@ -1,10 +1,9 @@
 /**
- * Codes the wxlogin server answers with (`{"error":{"code","message"}}`), plus the client's own:
- * `network` (wx.request failed: server down, timeout, no network), `wx_login_failed` (wx.login failed),
- * `phone_denied` (the user did not share a phone number), `bad_response` (a 2xx that is not what the
- * API promises), `http_error` (a non-2xx without wxlogin's error shape, e.g. from a business service).
+ * Codes the wxlogin server answers with (`{"error":{"code","message"}}`): exactly the codes of the
+ * server's error.go (its contract_codes_test.go fails when this list and error.go differ).
+ * `overloaded` (503 + Retry-After) is the server or its database too busy: try again after retryAfter.
  */
-export type ErrorCode =
+export type ServerErrorCode =
   | 'invalid_request'
   | 'invalid_code'
   | 'user_blocked'
@@ -19,11 +18,18 @@ export type ErrorCode =
   | 'upstream_error'
   | 'internal'
   | 'method_not_allowed'
-  | 'network'
-  | 'wx_login_failed'
-  | 'phone_denied'
-  | 'bad_response'
-  | 'http_error'
+  | 'overloaded'
+
+/**
+ * The client's own codes: `network` (wx.request failed: server down, timeout, no network),
+ * `wx_login_failed` (wx.login failed), `phone_denied` (the user did not share a phone number),
+ * `bad_response` (a 2xx that is not what the API promises), `http_error` (a non-2xx without wxlogin's
+ * error shape, e.g. from a business service).
+ */
+export type ClientErrorCode = 'network' | 'wx_login_failed' | 'phone_denied' | 'bad_response' | 'http_error'
+
+/** A server code (ServerErrorCode) or one of the client's own (ClientErrorCode). */
+export type ErrorCode = ServerErrorCode | ClientErrorCode
 
 /** Every failure of the client: `code` is the server's error code or one of the client's own. */
 export class WxLoginError extends Error {

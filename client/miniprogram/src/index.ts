@@ -2,7 +2,7 @@
 import { TapAgainError, WxLoginError } from './errors'
 
 export { TapAgainError, WxLoginError } from './errors'
-export type { ErrorCode } from './errors'
+export type { ClientErrorCode, ErrorCode, ServerErrorCode } from './errors'
 
 /**
  * The parts of `wx` the client uses. The real `wx` satisfies it; uni-app (`uni`), Taro or a test can

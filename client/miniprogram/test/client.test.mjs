@@ -319,6 +319,27 @@ describe('failures', () => {
     assert.equal(fake.count((e) => e.type == 'request'), 2, 'a later call tries again, once')
   })
 
+  test('server overloaded: a typed overloaded error with Retry-After, not retried', async (t) => {
+    // A server that answers every request the way wxlogin's in-flight cap does (503 + Retry-After).
+    const { createServer } = await import('node:http')
+    const busy = createServer((req, res) => {
+      res.writeHead(503, { 'Content-Type': 'application/json; charset=utf-8', 'Retry-After': '2', 'X-Request-Id': 'req-busy' })
+      res.end(JSON.stringify({ error: { code: 'overloaded', message: 'the server is overloaded; try again shortly' }, request_id: 'req-busy' }))
+    })
+    await new Promise((resolve) => busy.listen(0, '127.0.0.1', resolve))
+    t.after(() => busy.close())
+    const { fake, client } = device({ baseURL: `http://127.0.0.1:${busy.address().port}` })
+    await assert.rejects(client().request(me), (e) => {
+      assert.ok(e instanceof WxLoginError)
+      assert.equal(e.code, 'overloaded')
+      assert.equal(e.status, 503)
+      assert.equal(e.retryAfter, 2)
+      assert.equal(e.requestId, 'req-busy')
+      return true
+    })
+    assert.equal(fake.posts('/v1/login/wechat'), 1, 'not retried')
+  })
+
   test('WeChat unavailable: upstream_unavailable with Retry-After, not retried; works once WeChat is back', async () => {
     const { fake, client } = device()
     const c = client()

@@ -1,5 +1,6 @@
 // Compile-time check (npm run typecheck, after build): a TypeScript mini program uses the published types with the real wx.
 import { createWxLogin, WxLoginError, TapAgainError } from '../dist/index'
+import type { ErrorCode, ServerErrorCode } from '../dist/index'
 const auth = createWxLogin({ baseURL: 'https://x', wx })
 async function f(e: WechatMiniprogram.ButtonGetPhoneNumber) {
   const u = await auth.getPhoneNumber(e)
@@ -9,3 +10,7 @@ async function f(e: WechatMiniprogram.ButtonGetPhoneNumber) {
   return u.id
 }
 f
+// Every code of the server's error.go is a ServerErrorCode, and an ErrorCode.
+const busy: ServerErrorCode = 'overloaded'
+const code: ErrorCode = busy
+code
