@@ -82,6 +82,11 @@ func (s *server) Authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthReq
 	if !slices.Contains(scopes, ScopeOpenID) {
 		return nil, oidc.ErrInvalidScope().WithDescription("the openid scope is required")
 	}
+	// An id_token_hint must be one of ours (signed, by the published keys); it is not otherwise
+	// used, since the provider keeps no browser session to match it against.
+	if _, err := op.ValidateAuthReqIDTokenHint(ctx, ar.IDTokenHint, s.p.op.IDTokenHintVerifier(ctx)); err != nil {
+		return nil, err
+	}
 	if slices.Contains(ar.Prompt, oidc.PromptNone) {
 		return nil, oidc.ErrLoginRequired().WithDescription("the user must sign in")
 	}
