@@ -10,8 +10,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -262,7 +264,11 @@ type env struct {
 
 type envOption func(*wxoidc.Options)
 
-func newEnv(t *testing.T, mods ...envOption) *env {
+func newEnv(t *testing.T, mods ...envOption) *env { return newEnvN(t, 1, mods...) }
+
+// newEnvN returns an env whose server is a round-robin load balancer over n instances of the
+// provider, each with its own token.Issuer and Provider, sharing only the stores.
+func newEnvN(t *testing.T, n int, mods ...envOption) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, clock: &clock{t: time.Now().Truncate(time.Second)}, store: wxoidc.NewMemoryStore()}
@@ -309,19 +315,37 @@ func newEnv(t *testing.T, mods ...envOption) *env {
 	for _, m := range mods {
 		m(&opts)
 	}
-	e.provider, err = wxoidc.New(opts)
-	if err != nil {
-		t.Fatal(err)
+	var muxes []http.Handler
+	for i := 0; i < n; i++ {
+		o := opts
+		if i > 0 {
+			if o.Tokens, err = token.New(ctx, token.Options{Keys: ks, Sealer: ring, Now: e.clock.Now}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p, err := wxoidc.New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			e.provider = p
+		}
+		mux := http.NewServeMux()
+		for _, path := range wxoidc.Routes {
+			mux.Handle(path, p.Handler())
+		}
+		mux.HandleFunc("GET "+wxoidc.PathJWKS, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(o.Tokens.JWKS())
+		})
+		muxes = append(muxes, mux)
 	}
-	mux := http.NewServeMux()
-	for _, p := range wxoidc.Routes {
-		mux.Handle(p, e.provider.Handler())
-	}
-	mux.HandleFunc("GET "+wxoidc.PathJWKS, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(e.issuer.JWKS())
+	var next atomic.Int64
+	handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i := int(next.Add(1)-1) % len(muxes)
+		w.Header().Set("X-Instance", strconv.Itoa(i))
+		muxes[i].ServeHTTP(w, r)
 	})
-	handler = mux
 	e.rp, err = gooidc.NewProvider(ctx, e.srv.URL)
 	if err != nil {
 		t.Fatal(err)
