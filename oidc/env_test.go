@@ -260,7 +260,11 @@ type env struct {
 	pw       *fakePasswords
 	provider *wxoidc.Provider
 	rp       *gooidc.Provider
+	opts     wxoidc.Options
 }
+
+// options returns the Options the env's first instance was made with.
+func (e *env) options() wxoidc.Options { return e.opts }
 
 type envOption func(*wxoidc.Options)
 
@@ -315,6 +319,7 @@ func newEnvN(t *testing.T, n int, mods ...envOption) *env {
 	for _, m := range mods {
 		m(&opts)
 	}
+	e.opts = opts
 	var muxes []http.Handler
 	for i := 0; i < n; i++ {
 		o := opts

@@ -369,3 +369,44 @@ func TestAlgNoneNeverAccepted(t *testing.T) {
 		t.Fatal("genuine logout did not revoke")
 	}
 }
+
+// TestUserinfoNeedsAnOIDCSession: an access token of a session not started through OpenID Connect
+// (a mini-program login) has no grant, so userinfo refuses it; Prune drops expired state.
+func TestUserinfoNeedsAnOIDCSession(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	toks, err := e.sessions.StartSession(ctx, wxoidc.NewSession{UserID: aliceID, ClientID: "wx1234567890abcdef", Method: "wechat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := &oauth2.Token{AccessToken: toks.AccessToken.Reveal(), TokenType: "Bearer"}
+	if _, err := e.rp.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err == nil {
+		t.Fatal("userinfo answered for a session without a grant")
+	}
+	resp, body := e.get(http.DefaultClient, wxoidc.PathUserinfo)
+	if resp.StatusCode < 400 || resp.StatusCode >= 500 || !strings.Contains(body, "error") {
+		t.Fatalf("userinfo without a token: %d %s", resp.StatusCode, body)
+	}
+
+	conf, code, v := exchangeFor(t, e)
+	tok, err = conf.Exchange(ctx, code, oauth2.VerifierOption(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := e.issuer.Verify(tok.AccessToken)
+	if err := e.provider.Prune(ctx, e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Grant(ctx, p.SessionID); err != nil {
+		t.Fatalf("Prune dropped a live grant: %v", err)
+	}
+	if err := e.provider.Prune(ctx, e.clock.Now().Add(wxoidc.DefaultGrantTTL+time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Grant(ctx, p.SessionID); err == nil {
+		t.Fatal("Prune kept an expired grant")
+	}
+	if n, _ := e.store.DeleteAuthRequestsBefore(ctx, e.clock.Now().Add(time.Hour)); n != 0 {
+		t.Fatalf("Prune left %d expired auth requests", n)
+	}
+}
