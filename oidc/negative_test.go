@@ -410,3 +410,41 @@ func TestUserinfoNeedsAnOIDCSession(t *testing.T) {
 		t.Fatalf("Prune left %d expired auth requests", n)
 	}
 }
+
+func TestRefreshScopes(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	conf := e.oauth(wxoidc.DevClientID, "", "http://localhost/callback", "openid", "profile", "phone", "offline_access")
+	v := oauth2.GenerateVerifier()
+	tok, err := conf.Exchange(ctx, e.login(conf.AuthCodeURL("s", oauth2.S256ChallengeOption(v))).Query().Get("code"), oauth2.VerifierOption(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// x/oauth2 sends no scope on refresh; send it by hand.
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}, "client_id": {wxoidc.DevClientID}, "scope": {"openid phone"}}
+	resp, body := e.post(http.DefaultClient, wxoidc.PathToken, form)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("narrower refresh: %d %s", resp.StatusCode, body)
+	}
+	var out struct {
+		IDToken      string `json:"id_token"`
+		RefreshToken string `json:"refresh_token"`
+		Scope        string `json:"scope"`
+	}
+	json.Unmarshal([]byte(body), &out)
+	idt, err := e.rp.Verifier(&gooidc.Config{ClientID: wxoidc.DevClientID}).Verify(ctx, out.IDToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c map[string]any
+	idt.Claims(&c)
+	if out.Scope != "openid phone" || c["name"] != nil || c["phone_number"] != "+8613800138000" {
+		t.Fatalf("narrower refresh: scope %q claims %v", out.Scope, c)
+	}
+	form.Set("refresh_token", out.RefreshToken)
+	form.Set("scope", "openid profile email")
+	resp, body = e.post(http.DefaultClient, wxoidc.PathToken, form)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "invalid_scope") {
+		t.Fatalf("broader refresh: %d %s", resp.StatusCode, body)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"net/http"
 	"slices"
 	"time"
@@ -43,11 +42,6 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 	cfg.RequestParameterSupported = false
 	cfg.RequestObjectSigningAlgValuesSupported = nil
 	return resp, nil
-}
-
-// Keys serves wxlogin's JWKS (the same document as wxlogin's own /.well-known/jwks.json route).
-func (s *server) Keys(context.Context, *op.Request[struct{}]) (*op.Response, error) {
-	return op.NewResponse(json.RawMessage(s.p.keys.issuer.JWKS())), nil
 }
 
 // Authorize stores the request, once op has checked the client, the exact redirect URI, the
@@ -212,8 +206,9 @@ func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Refr
 	}
 	scopes := g.Scopes
 	if len(r.Data.Scopes) > 0 {
-		// A narrower scope may be asked for (RFC 6749 §6); the refresh token has already rotated,
-		// so a broader one only narrows nothing: it is refused and the new tokens are not handed out.
+		// A narrower scope may be asked for (RFC 6749 §6); a broader one is refused. The refresh
+		// token has rotated by then, so a client asking for what it was never granted must sign
+		// in again.
 		for _, sc := range r.Data.Scopes {
 			if !slices.Contains(g.Scopes, sc) {
 				return nil, oidc.ErrInvalidScope().WithDescription("scope %q was not granted", sc)
