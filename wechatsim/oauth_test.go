@@ -327,3 +327,41 @@ func TestOAuthCodeKinds(t *testing.T) {
 	}
 	h.ctl(http.MethodPost, "/sim/login", map[string]string{"appid": appWeb, "user": "ivy"}, http.StatusBadRequest)
 }
+
+func TestAppKinds(t *testing.T) {
+	for _, tt := range []struct {
+		parse func(string) (App, error)
+		kind  wxlogin.AppKind
+	}{
+		{ParseOfficialAccount, wxlogin.KindOfficialAccount},
+		{ParseWebsite, wxlogin.KindWebsite},
+		{ParseMobileApp, wxlogin.KindMobileApp},
+	} {
+		a, err := tt.parse("wx1:s3cret:open1")
+		if err != nil || a != (App{ID: "wx1", Secret: "s3cret", Platform: "open1", Kind: tt.kind}) {
+			t.Errorf("parse %s: %+v %v", tt.kind, a, err)
+		}
+		if _, err := tt.parse("wx1"); err == nil {
+			t.Errorf("parse %s accepted a bad app", tt.kind)
+		}
+	}
+	h := newKindsHarness(t, Options{})
+	if err := h.sim.AddApp(App{ID: "wxbad", Secret: "s", Kind: "tv"}); wxlogin.ErrorCode(err) != wxlogin.EINVALID {
+		t.Errorf("AddApp(bad kind) = %v", err)
+	}
+	h.ctl(http.MethodPost, "/sim/apps", map[string]string{"appid": "wxweb2", "secret": "s2", "kind": "website"}, http.StatusCreated)
+	h.ctl(http.MethodPost, "/sim/apps", map[string]string{"appid": "wxweb3", "secret": "s3", "kind": "tv"}, http.StatusBadRequest)
+	apps := h.ctl(http.MethodGet, "/sim/apps", nil, http.StatusOK)["apps"].([]any)
+	kinds := map[string]any{}
+	for _, a := range apps {
+		m := a.(map[string]any)
+		kinds[m["appid"].(string)] = m["kind"]
+	}
+	if kinds["wxweb2"] != "website" || kinds[appA] != "miniprogram" || kinds[appOA] != "official_account" || kinds[appMob] != "mobile_app" {
+		t.Errorf("kinds listed: %v", kinds)
+	}
+	h.visit(PathQRConnect, authQ("wxweb2", ScopeLogin, "sim_user", "x")) // the run-time website serves qrconnect
+	if status, _, _ := h.visit(PathQRConnect, authQ("wxweb2", ScopeLogin, "sim_user", "x")); status != http.StatusFound {
+		t.Errorf("qrconnect of a website added at run time: %d", status)
+	}
+}
