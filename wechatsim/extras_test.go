@@ -117,7 +117,6 @@ func TestCheckEncryptedMsg(t *testing.T) {
 	}
 }
 
-
 // receiver is an httptest push receiver that verifies independently of the simulator's code.
 type receiver struct {
 	mu      sync.Mutex

@@ -360,7 +360,6 @@ func TestAppKinds(t *testing.T) {
 	if kinds["wxweb2"] != "website" || kinds[appA] != "miniprogram" || kinds[appOA] != "official_account" || kinds[appMob] != "mobile_app" {
 		t.Errorf("kinds listed: %v", kinds)
 	}
-	h.visit(PathQRConnect, authQ("wxweb2", ScopeLogin, "sim_user", "x")) // the run-time website serves qrconnect
 	if status, _, _ := h.visit(PathQRConnect, authQ("wxweb2", ScopeLogin, "sim_user", "x")); status != http.StatusFound {
 		t.Errorf("qrconnect of a website added at run time: %d", status)
 	}
