@@ -90,7 +90,9 @@ func sigEqual(got, want string) bool {
 }
 
 // PushReceiver verifies and opens the pushes of one app. Token is the push Token configured for the
-// app; EncodingAESKey its 43-character key ("" when the app uses plain mode only).
+// app; EncodingAESKey its 43-character key, "" for an app in plain mode. A receiver with an
+// EncodingAESKey accepts only safe-mode pushes: a plain one could be a downgrade that skips the
+// appid check.
 type PushReceiver struct {
 	AppID          string
 	Token          wxlogin.Secret
@@ -110,7 +112,8 @@ func (p PushReceiver) VerifyURL(query url.Values) (string, error) {
 
 // Open verifies a pushed message (query and POST body) and returns its event. Plain mode: the body is
 // the event, signed by signature. Safe mode (encrypt_type=aes): the body is {"ToUserName","Encrypt"},
-// msg_signature signs Encrypt, and the decrypted message must end with p.AppID. Signatures are
+// signature signs as in plain mode, msg_signature signs Encrypt too, and the decrypted message must
+// end with p.AppID. Signatures are
 // compared in constant time. Errors: ErrPushInvalid only.
 func (p PushReceiver) Open(query url.Values, body []byte) (*PushEvent, error) {
 	if p.Token == "" {
@@ -118,17 +121,22 @@ func (p PushReceiver) Open(query url.Values, body []byte) (*PushEvent, error) {
 	}
 	token, ts, nonce := p.Token.Reveal(), query.Get("timestamp"), query.Get("nonce")
 	msg := body
+	// Both modes carry the plain signature.
+	sigOK := sigEqual(query.Get("signature"), PushSignature(token, ts, nonce))
 	switch query.Get("encrypt_type") {
 	case "", "raw":
-		if !sigEqual(query.Get("signature"), PushSignature(token, ts, nonce)) {
+		if !sigOK || p.EncodingAESKey != "" {
 			return nil, ErrPushInvalid
 		}
 	case "aes":
 		var env struct {
 			Encrypt string `json:"Encrypt"`
 		}
-		if json.Unmarshal(body, &env) != nil || env.Encrypt == "" ||
-			!sigEqual(query.Get("msg_signature"), PushSignature(token, ts, nonce, env.Encrypt)) {
+		msgOK := false
+		if json.Unmarshal(body, &env) == nil && env.Encrypt != "" {
+			msgOK = sigEqual(query.Get("msg_signature"), PushSignature(token, ts, nonce, env.Encrypt))
+		}
+		if !sigOK || !msgOK {
 			return nil, ErrPushInvalid
 		}
 		var err error
