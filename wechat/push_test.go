@@ -52,7 +52,11 @@ func TestPushSealOpen(t *testing.T) {
 		}
 		// Every tampering fails with the one error.
 		tamper := map[string]func() (url.Values, []byte){
-			"signature": func() (url.Values, []byte) { q2 := clone(q); q2.Set("signature", "0"+q.Get("signature")[1:]); return q2, body },
+			"signature": func() (url.Values, []byte) {
+				q2 := clone(q)
+				q2.Set("signature", "0"+q.Get("signature")[1:])
+				return q2, body
+			},
 			"timestamp": func() (url.Values, []byte) { q2 := clone(q); q2.Set("timestamp", "1700000001"); return q2, body },
 			"nonce":     func() (url.Values, []byte) { q2 := clone(q); q2.Set("nonce", "other"); return q2, body },
 			"body":      func() (url.Values, []byte) { return q, append([]byte(" "), body...)[:len(body)] },
