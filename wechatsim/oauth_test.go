@@ -364,3 +364,12 @@ func TestAppKinds(t *testing.T) {
 		t.Errorf("qrconnect of a website added at run time: %d", status)
 	}
 }
+
+func TestQRConnectPage(t *testing.T) {
+	h := newKindsHarness(t, Options{})
+	status, _, body := h.visit(PathQRConnect, authQ(appWeb, ScopeLogin))
+	if status != http.StatusOK || !strings.Contains(body, "Scan to log in") || !strings.Contains(body, `action="/connect/qrconnect"`) ||
+		!strings.HasSuffix(strings.TrimSpace(body), "</html>") {
+		t.Fatalf("qrconnect page: %d %s", status, body)
+	}
+}
