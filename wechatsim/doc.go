@@ -1,7 +1,5 @@
 // Package wechatsim is a faithful, in-memory simulator of the WeChat server API used by WeChat Mini
-// Program back ends, and of the web OAuth of official accounts, websites and mobile apps (spec:
-// spec/wechat-api.md). Apps have a kind (App.Kind: mini program by default, official account, website,
-// mobile app) and optionally an open platform. A *Sim is an http.Handler; point a WeChat client's base
+// Program back ends (spec: spec/wechat-api.md). A *Sim is an http.Handler; point a WeChat client's base
 // URL at it. Answers follow WeChat: HTTP 200 with a JSON body; failures carry a non-zero errcode and an
 // errmsg ending with a trace suffix (", rid: 6166f719-6cb5d09c-633ab469"); code2Session success omits
 // errcode; the /wxa/* APIs answer errcode 0 and errmsg "ok".
@@ -86,6 +84,10 @@
 // count triggered calls (default: until cleared): it waits latency_ms, then hijacks and closes the
 // connection (reset), or answers a non-JSON body (garbage), or answers {"errcode","errmsg"} (errcode), or,
 // with none of these, serves the call normally after the delay.
+//
+// Apps have a kind (App.Kind: mini program by default, official account, website, mobile app) and
+// optionally an open platform; the web OAuth of official accounts, websites and mobile apps is simulated
+// too.
 //
 // Web OAuth rules: codes are 32 characters, valid 5 minutes, usable once (40163), bound to their app
 // (40029); user access tokens live 7200 s, refresh tokens 30 days; openids are per app and unionids per
