@@ -1,6 +1,8 @@
 // Package wechat is the client for the WeChat server API that wxlogin uses (code2Session, access
-// tokens, checkSessionKey, resetUserSessionKey, getPhoneNumber, getPaidUnionId) and the open-data
-// crypto of mini programs (decryption of encrypted data, rawData and login-state signatures).
+// tokens, checkSessionKey, resetUserSessionKey, getPhoneNumber, getPaidUnionId, web OAuth,
+// getwxacodeunlimit, getuserriskrank, checkEncryptedData) and the crypto of mini programs and
+// message push (decryption of encrypted data, rawData and login-state signatures, push signatures and
+// safe-mode encryption).
 //
 // No error or log line of this package carries the app secret, an access token, a code, a
 // session_key or a URL with a query string.
@@ -31,8 +33,15 @@
 //   - The access-token APIs are not retried on failure; a call rejected for its access token
 //     (40001, 42001, 40014) gets a fresh token and is sent exactly once more — WeChat refused it
 //     before acting on it.
-//   - checkSession and getPaidUnionId only read: one retry after 100 ms on a transport error or -1,
-//     unless the breaker or the concurrency bound refused the call. 45011 is never retried.
+//   - checkSession, getPaidUnionId, getuserriskrank and checkEncryptedData only read: one retry
+//     after 100 ms on a transport error or -1, unless the breaker or the concurrency bound refused
+//     the call. 45011 is never retried.
+//   - getwxacodeunlimit is an access-token API: a 40001/42001 gets a fresh token and one more try;
+//     nothing else is retried (a lost image is drawn again by the caller, if it wants).
+//   - The web OAuth calls (OAuthExchange, OAuthRefresh, OAuthUserInfo, OAuthCheck) are never
+//     retried and are sent non-replayable: a code works once, a refresh replaces the user's token,
+//     and the user's token is no app access token (its 40001/42001 are IsOAuthTokenInvalid, not
+//     IsTokenInvalid, and get no fresh-token retry).
 package wechat
 
 import (
@@ -65,6 +74,13 @@ const (
 	apiResetSessionKey  = "/wxa/resetusersessionkey"
 	apiGetPhoneNumber   = "/wxa/business/getuserphonenumber"
 	apiGetPaidUnionID   = "/wxa/getpaidunionid"
+	apiOAuthToken       = "/sns/oauth2/access_token"
+	apiOAuthRefresh     = "/sns/oauth2/refresh_token"
+	apiOAuthUserInfo    = "/sns/userinfo"
+	apiOAuthCheck       = "/sns/auth"
+	apiWXACodeUnlimit   = "/wxa/getwxacodeunlimit"
+	apiUserRiskRank     = "/wxa/getuserriskrank"
+	apiCheckEncrypted   = "/wxa/business/checkencryptedmsg"
 	maxResponseBodySize = 1 << 20
 	maxErrMsg           = 512 // bytes of errmsg kept in an APIError
 )
@@ -164,7 +180,8 @@ func NewClient(cfg Config) *Client {
 			cooldown = DefaultBreakerCooldown
 		}
 		c.breakers = make(map[string]*breaker)
-		for _, api := range []string{apiCode2Session, apiToken, apiStableToken, apiCheckSession, apiResetSessionKey, apiGetPhoneNumber, apiGetPaidUnionID} {
+		for _, api := range []string{apiCode2Session, apiToken, apiStableToken, apiCheckSession, apiResetSessionKey, apiGetPhoneNumber, apiGetPaidUnionID,
+			apiOAuthToken, apiOAuthRefresh, apiOAuthUserInfo, apiOAuthCheck, apiWXACodeUnlimit, apiUserRiskRank, apiCheckEncrypted} {
 			c.breakers[api] = &breaker{api: api, threshold: threshold, cooldown: cooldown}
 		}
 	}
@@ -204,6 +221,15 @@ type call struct {
 	// noReplay marks a GET that must never be sent twice (see the package doc, Retries): net/http
 	// must not resend it on a reused connection that died after it was written.
 	noReplay bool
+	// image, when set, receives a success answer whose Content-Type is image/*: its body and
+	// content type (getwxacodeunlimit). Any other answer is read as JSON.
+	image *imageBody
+}
+
+// imageBody is an image answer.
+type imageBody struct {
+	data        []byte
+	contentType string
 }
 
 // envelope is the part every WeChat response may carry.
@@ -267,7 +293,11 @@ func (c *Client) roundTrip(ctx context.Context, r call, out any) (status int, er
 		// transport finds this Body empty and sends a plain GET without a body.
 		req.Body, req.GetBody, req.ContentLength = io.NopCloser(strings.NewReader("")), nil, 0
 	}
-	req.Header.Set("Accept", "application/json")
+	if r.image != nil {
+		req.Header.Set("Accept", "image/*, application/json")
+	} else {
+		req.Header.Set("Accept", "application/json")
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -282,6 +312,15 @@ func (c *Client) roundTrip(ctx context.Context, r call, out any) (status int, er
 	}
 	if len(raw) > maxResponseBodySize {
 		return resp.StatusCode, newTransportError(r.api, fmt.Errorf("response body over %d bytes (HTTP %d)", maxResponseBodySize, resp.StatusCode), nil)
+	}
+	if r.image != nil {
+		if ct := resp.Header.Get("Content-Type"); strings.HasPrefix(strings.ToLower(ct), "image/") {
+			if resp.StatusCode < 200 || resp.StatusCode > 299 || len(raw) == 0 {
+				return resp.StatusCode, newTransportError(r.api, fmt.Errorf("HTTP %d: empty or failed image answer", resp.StatusCode), nil)
+			}
+			r.image.data, r.image.contentType = raw, ct
+			return resp.StatusCode, nil
+		}
 	}
 	var env envelope
 	if err := json.Unmarshal(raw, &env); err != nil {

@@ -25,6 +25,13 @@ const (
 	CodeInvalidSignature   = 87009
 	CodeNotBound           = 89002
 	CodeInvalidTrade       = 89300
+
+	CodeInvalidRefreshToken = 40030 // web OAuth refresh_token unknown
+	CodeInvalidScene        = 40169 // getwxacodeunlimit: scene too long or outside the alphabet
+	CodeMissingCode         = 41008
+	CodeInvalidPage         = 41030 // getwxacodeunlimit: page not published or malformed
+	CodeRefreshTokenExpired = 42002
+	CodeAPIUnauthorized     = 48001 // also: /sns/userinfo with a snsapi_base token
 )
 
 // APIError is a failure WeChat reported in the response body (a non-zero errcode). API is the path of
@@ -149,7 +156,7 @@ func IsRateLimited(err error) bool { return hasCode(err, CodeMinuteQuota, CodeDa
 // 42001. It is false for errors of the token APIs themselves, where 40001 means a wrong app secret.
 func IsTokenInvalid(err error) bool {
 	var e *APIError
-	if !errors.As(err, &e) || isTokenAPI(e.API) {
+	if !errors.As(err, &e) || isTokenAPI(e.API) || isOAuthUserAPI(e.API) {
 		return false
 	}
 	return hasCode(err, CodeInvalidCredential, CodeInvalidAccessToken, CodeTokenExpired)
@@ -169,3 +176,38 @@ func IsTemporary(err error) bool {
 }
 
 func isTokenAPI(api string) bool { return api == apiToken || api == apiStableToken }
+
+// isOAuthUserAPI reports the APIs that take a user's web OAuth access token, not the app's.
+func isOAuthUserAPI(api string) bool { return api == apiOAuthUserInfo || api == apiOAuthCheck }
+
+// IsInvalidOpenID reports 40003: the openid is unknown to the app (or not the OAuth token's).
+func IsInvalidOpenID(err error) bool { return hasCode(err, CodeInvalidOpenID) }
+
+// IsMissingCode reports 41008: the OAuth exchange was sent without a code.
+func IsMissingCode(err error) bool { return hasCode(err, CodeMissingCode) }
+
+// IsOAuthTokenInvalid reports whether /sns/userinfo or /sns/auth rejected the user's OAuth access
+// token (40001, 40014, 42001): refresh it with OAuthRefresh or sign the user in again.
+func IsOAuthTokenInvalid(err error) bool {
+	var e *APIError
+	if !errors.As(err, &e) || !isOAuthUserAPI(e.API) {
+		return false
+	}
+	return hasCode(err, CodeInvalidCredential, CodeInvalidAccessToken, CodeTokenExpired)
+}
+
+// IsRefreshTokenInvalid reports 40030 (unknown refresh_token) and 42002 (refresh_token expired):
+// the user must sign in again.
+func IsRefreshTokenInvalid(err error) bool {
+	return hasCode(err, CodeInvalidRefreshToken, CodeRefreshTokenExpired)
+}
+
+// IsScopeUnauthorized reports 48001: the API is not authorized, e.g. /sns/userinfo with a
+// snsapi_base token.
+func IsScopeUnauthorized(err error) bool { return hasCode(err, CodeAPIUnauthorized) }
+
+// IsInvalidScene reports 40169: getwxacodeunlimit's scene is too long or outside the alphabet.
+func IsInvalidScene(err error) bool { return hasCode(err, CodeInvalidScene) }
+
+// IsInvalidPage reports 41030: getwxacodeunlimit's page is malformed or (check_path) not published.
+func IsInvalidPage(err error) bool { return hasCode(err, CodeInvalidPage) }

@@ -65,6 +65,14 @@ func (s *Sim) apis() map[string]apiHandler {
 		PathResetSessionKey: s.resetSessionKey,
 		PathPhoneNumber:     s.phoneNumber,
 		PathPaidUnionID:     s.paidUnionID,
+
+		PathOAuthAccessToken:  s.oauthAccessToken,
+		PathOAuthRefreshToken: s.oauthRefreshToken,
+		PathOAuthUserInfo:     s.oauthUserInfo,
+		PathOAuthAuth:         s.oauthAuth,
+		PathWXACodeUnlimit:    s.wxaCodeUnlimit,
+		PathUserRiskRank:      s.userRiskRank,
+		PathCheckEncryptedMsg: s.checkEncryptedMsg,
 	}
 }
 
@@ -74,6 +82,8 @@ func (s *Sim) routes() *http.ServeMux {
 		mux.Handle(path, s.api(path, h))
 	}
 	s.controlRoutes(mux)
+	mux.Handle(PathOAuthAuthorize, s.authorize(PathOAuthAuthorize))
+	mux.Handle(PathQRConnect, s.authorize(PathQRConnect))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/sim/") {
 			writeSimJSON(w, http.StatusNotFound, map[string]string{"error": "no such control-plane path: " + r.URL.Path})
@@ -131,6 +141,13 @@ func (s *Sim) api(path string, h apiHandler) http.Handler {
 			body = errorBody(e, s.now())
 		}
 		s.log.Debug("wechatsim: api call", "method", r.Method, "path", path, "errcode", errcode)
+		if img, ok := body.(imageAnswer); ok {
+			// getwxacodeunlimit: the image itself, not JSON.
+			w.Header().Set("Content-Type", img.contentType)
+			w.WriteHeader(http.StatusOK)
+			w.Write(img.data)
+			return
+		}
 		writeWX(w, http.StatusOK, ctype, body)
 	})
 }

@@ -25,6 +25,12 @@ func (s *Sim) controlRoutes(mux *http.ServeMux) {
 		"/sim/faults":   {http.MethodPost: s.simSetFault, http.MethodDelete: s.simClearFaults},
 		"/sim/apps":     {http.MethodGet: s.simListApps, http.MethodPost: s.simAddApp},
 		"/sim/users":    {http.MethodGet: s.simUser},
+
+		"/sim/scan":        {http.MethodPost: s.simScan},
+		"/sim/risk":        {http.MethodPost: s.simRisk},
+		"/sim/push":        {http.MethodPost: s.simPush},
+		"/sim/push-config": {http.MethodPost: s.simPushConfig},
+		"/sim/pages":       {http.MethodPost: s.simPages},
 	}
 	for path, methods := range routes {
 		mux.Handle(path, s.control(methods))
@@ -126,11 +132,29 @@ func (s *Sim) simLogin(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.appKind(req.AppID) == wxlogin.KindMobileApp {
+		// What the WeChat SDK's SendAuth hands a mobile app.
+		code, err := s.OAuthCode(req.AppID, req.User, ScopeUserInfo, false)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{"code": code}, nil
+	}
 	code, err := s.Login(req.AppID, req.User)
 	if err != nil {
 		return nil, err
 	}
 	return map[string]string{"code": code}, nil
+}
+
+// appKind returns the kind of appid, "" when unknown.
+func (s *Sim) appKind(appid string) wxlogin.AppKind {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.apps[appid]; a != nil {
+		return a.kind()
+	}
+	return ""
 }
 
 func (s *Sim) simUserInfo(r *http.Request) (any, error) {
@@ -165,13 +189,21 @@ func (s *Sim) hasApp(appid string) bool {
 func (s *Sim) simPhone(r *http.Request) (any, error) {
 	var req struct {
 		appUser
-		Phone string `json:"phone"`
+		Phone     string `json:"phone"`
+		Encrypted bool   `json:"encrypted"`
 	}
 	if err := decode(r, &req); err != nil {
 		return nil, err
 	}
 	if err := req.check(); err != nil {
 		return nil, err
+	}
+	if req.Encrypted {
+		res, err := s.EncryptedPhone(req.AppID, req.User, req.Phone)
+		if err != nil && wxlogin.ErrorCode(err) == wxlogin.ENOTFOUND && s.hasApp(req.AppID) {
+			return nil, &wxlogin.Error{Code: wxlogin.ECONFLICT, Message: wxlogin.ErrorMessage(err)}
+		}
+		return res, err
 	}
 	code, err := s.PhoneCode(req.AppID, req.User, req.Phone)
 	if err != nil {
@@ -259,9 +291,10 @@ func (s *Sim) simSetFault(r *http.Request) (any, error) {
 }
 
 type appJSON struct {
-	AppID    string `json:"appid"`
-	Secret   string `json:"secret,omitempty"`
-	Platform string `json:"platform,omitempty"`
+	AppID    string          `json:"appid"`
+	Secret   string          `json:"secret,omitempty"`
+	Platform string          `json:"platform,omitempty"`
+	Kind     wxlogin.AppKind `json:"kind,omitempty"`
 }
 
 func (s *Sim) simListApps(*http.Request) (any, error) {
@@ -269,7 +302,7 @@ func (s *Sim) simListApps(*http.Request) (any, error) {
 	sort.Slice(apps, func(i, j int) bool { return apps[i].ID < apps[j].ID })
 	out := make([]appJSON, 0, len(apps))
 	for _, a := range apps {
-		out = append(out, appJSON{AppID: a.ID, Platform: a.Platform})
+		out = append(out, appJSON{AppID: a.ID, Platform: a.Platform, Kind: a.kind()})
 	}
 	return map[string]any{"apps": out}, nil
 }
@@ -279,7 +312,7 @@ func (s *Sim) simAddApp(r *http.Request) (any, error) {
 	if err := decode(r, &req); err != nil {
 		return nil, err
 	}
-	if err := s.AddApp(App{ID: req.AppID, Secret: req.Secret, Platform: req.Platform}); err != nil {
+	if err := s.AddApp(App{ID: req.AppID, Secret: req.Secret, Platform: req.Platform, Kind: req.Kind}); err != nil {
 		return nil, err
 	}
 	return map[string]string{"appid": req.AppID}, nil
@@ -302,4 +335,79 @@ func (s *Sim) simUser(r *http.Request) (any, error) {
 		out["unionid"] = UnionID(a.Platform, user)
 	}
 	return out, nil
+}
+
+func (s *Sim) simScan(r *http.Request) (any, error) {
+	var req struct {
+		appUser
+		Image string `json:"image"`
+	}
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	if err := req.check(); err != nil {
+		return nil, err
+	}
+	if req.Image == "" {
+		return nil, wxlogin.Errorf(wxlogin.EINVALID, "image is required")
+	}
+	return s.Scan(req.AppID, req.User, req.Image)
+}
+
+func (s *Sim) simRisk(r *http.Request) (any, error) {
+	var req struct {
+		AppID string `json:"appid"`
+		User  string `json:"user"`
+		Rank  *int   `json:"rank"`
+	}
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	if req.Rank == nil {
+		return nil, wxlogin.Errorf(wxlogin.EINVALID, "rank is required")
+	}
+	return struct{}{}, s.SetRisk(req.AppID, req.User, *req.Rank)
+}
+
+func (s *Sim) simPush(r *http.Request) (any, error) {
+	var req struct {
+		appUser
+		Event      string `json:"event"`
+		RevokeInfo string `json:"revoke_info"`
+	}
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	if err := req.check(); err != nil {
+		return nil, err
+	}
+	return s.Push(r.Context(), req.AppID, req.User, req.Event, req.RevokeInfo)
+}
+
+func (s *Sim) simPushConfig(r *http.Request) (any, error) {
+	var req struct {
+		AppID string `json:"appid"`
+		PushConfig
+	}
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	if req.AppID == "" {
+		return nil, wxlogin.Errorf(wxlogin.EINVALID, "appid is required")
+	}
+	return struct{}{}, s.SetPush(req.AppID, req.PushConfig)
+}
+
+func (s *Sim) simPages(r *http.Request) (any, error) {
+	var req struct {
+		AppID string   `json:"appid"`
+		Pages []string `json:"pages"`
+	}
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	if req.AppID == "" {
+		return nil, wxlogin.Errorf(wxlogin.EINVALID, "appid is required")
+	}
+	return struct{}{}, s.SetPages(req.AppID, req.Pages)
 }

@@ -19,6 +19,13 @@ func FuzzServeHTTP(f *testing.F) {
 	f.Add("POST", "/sim/login", "", `{"appid":"wx1111111111111111","user":"u"}`)
 	f.Add("POST", "/sim/faults", "", `{"path":"*","latency_ms":1,"count":1}`)
 	f.Add("POST", "/sim/clock", "", `{"advance_seconds":1e300}`)
+	f.Add("POST", PathWXACodeUnlimit, "access_token=x", `{"scene":"a","width":1e300}`)
+	f.Add("GET", PathOAuthAccessToken, "appid=wx1111111111111111&secret=s&code=x&grant_type=authorization_code", "")
+	f.Add("GET", PathOAuthAuthorize, "appid=wx1111111111111111&redirect_uri=http%3A%2F%2Fx&response_type=code&scope=snsapi_base&sim_user=u", "")
+	f.Add("POST", PathQRConnect, "", "appid=wx1&action=refuse")
+	f.Add("POST", "/sim/scan", "", `{"appid":"wx1111111111111111","user":"u","image":"data:image/png;base64,iVBORw0KGgo="}`)
+	f.Add("POST", "/sim/risk", "", `{"user":"u","rank":-1}`)
+	f.Add("POST", "/sim/push", "", `{"appid":"wx1111111111111111","user":"u","event":"user_info_modified"}`)
 	f.Fuzz(func(t *testing.T, method, path, query, body string) {
 		if !strings.HasPrefix(path, "/") || strings.ContainsAny(path+query, " \r\n#?%") || method == "" ||
 			strings.ContainsAny(method, " \r\n") {
@@ -32,7 +39,10 @@ func FuzzServeHTTP(f *testing.F) {
 		}
 		w := httptest.NewRecorder()
 		s.ServeHTTP(w, req)
-		if _, ok := s.apis()[path]; ok {
+		if w.Code >= 500 {
+			t.Fatalf("%s %s: status %d", method, path, w.Code)
+		}
+		if _, ok := s.apis()[path]; ok && !strings.HasPrefix(w.Header().Get("Content-Type"), "image/") {
 			var m map[string]any
 			if err := json.Unmarshal(w.Body.Bytes(), &m); err != nil {
 				t.Fatalf("%s %s: non-JSON answer %q", method, path, w.Body.String())

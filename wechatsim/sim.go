@@ -24,10 +24,12 @@ const (
 	maxBody               = 1 << 20
 )
 
-// App is a mini program registered with the simulator. Platform is the open-platform account it is
-// bound to ("" = not bound: code2Session returns no unionid). App prints and logs with its secret redacted.
+// App is an app registered with the simulator. Platform is the open-platform account it is bound to
+// ("" = not bound: no unionid is returned). Kind is the app's kind ("" = wxlogin.KindMiniProgram).
+// App prints and logs with its secret redacted.
 type App struct {
 	ID, Secret, Platform string
+	Kind                 wxlogin.AppKind
 }
 
 // String returns "appid:[redacted]" or "appid:[redacted]:platform".
@@ -40,7 +42,7 @@ func (a App) String() string {
 
 // LogValue logs the app without its secret.
 func (a App) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("appid", a.ID), slog.String("platform", a.Platform))
+	return slog.GroupValue(slog.String("appid", a.ID), slog.String("kind", string(a.kind())), slog.String("platform", a.Platform))
 }
 
 // ParseApp parses "appid:secret" or "appid:secret:platform" (the --app flag). It returns an EINVALID
@@ -75,6 +77,8 @@ func (a App) validate() error {
 		return wxlogin.Errorf(wxlogin.EINVALID, "wechatsim: app %q: secret must be printable ASCII without spaces or colons", a.ID)
 	case a.Platform != "" && !printable(a.Platform):
 		return wxlogin.Errorf(wxlogin.EINVALID, "wechatsim: app %q: platform must be printable ASCII without spaces or colons", a.ID)
+	case a.Kind != "" && !a.Kind.Valid():
+		return wxlogin.Errorf(wxlogin.EINVALID, "wechatsim: app %q: kind must be miniprogram, official_account, website or mobile_app", a.ID)
 	}
 	return nil
 }
@@ -102,6 +106,13 @@ type Options struct {
 	SessionKeyMinAge time.Duration
 	// SessionKeyTTL is how long a session_key stays valid (0: 72 hours). Real WeChat does not say.
 	SessionKeyTTL time.Duration
+	// Pages are the published pages of mini programs, by appid, which getwxacodeunlimit with
+	// check_path accepts; an app without an entry has DefaultPages (see SetPages).
+	Pages map[string][]string
+	// Push configures message push per appid (see SetPush).
+	Push map[string]PushConfig
+	// PushClient sends the pushes; nil means a client with a 5-second timeout (WeChat's limit).
+	PushClient *http.Client
 }
 
 // Sim is the simulator: an http.Handler serving the WeChat API and the /sim/ control plane. It is safe
@@ -121,6 +132,11 @@ type Sim struct {
 	tokens     map[string]*accessToken
 	trades     map[string]*trade
 	issuedKeys []string
+	oauth      oauthState
+	risk       riskState
+	encPhones  map[string]*encryptedPhone // by hex SHA-256 of the encryptedData
+	push       map[string]PushConfig      // by appid
+	pushClient *http.Client
 	calls      map[string]int
 	faults     map[string]*faultState
 	lastPrune  time.Time
@@ -128,6 +144,7 @@ type Sim struct {
 
 type appState struct {
 	App
+	pages    []string              // published pages; nil: DefaultPages
 	users    map[string]*userState // by device user name
 	byOpenID map[string]*userState
 	plain    []string // /cgi-bin/token tokens, oldest first
@@ -143,6 +160,9 @@ type userState struct {
 	openid  string
 	key     *sessionKey
 	blocked bool
+	// authorized: the user granted this app snsapi_userinfo or snsapi_login (web OAuth); an
+	// snsapi_base exchange then carries the unionid too.
+	authorized bool
 	// code2Session calls in the current minute (45011)
 	rateMinute int64
 	rateCount  int
@@ -198,6 +218,15 @@ func New(opts Options) *Sim {
 		trades:     map[string]*trade{},
 		calls:      map[string]int{},
 		faults:     map[string]*faultState{},
+		oauth:      newOAuthState(),
+		risk:       newRiskState(),
+		encPhones:  map[string]*encryptedPhone{},
+		push:       map[string]PushConfig{},
+		pushClient: opts.PushClient,
+	}
+	if s.pushClient == nil {
+		s.pushClient = &http.Client{Timeout: pushTimeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	if s.baseNow == nil {
 		s.baseNow = time.Now
@@ -211,6 +240,16 @@ func New(opts Options) *Sim {
 	for _, a := range opts.Apps {
 		if err := s.AddApp(a); err != nil {
 			s.log.Error("wechatsim: app skipped", "appid", a.ID, "err", err)
+		}
+	}
+	for appid, pages := range opts.Pages {
+		if err := s.SetPages(appid, pages); err != nil {
+			s.log.Error("wechatsim: pages skipped", "appid", appid, "err", wxlogin.ErrorMessage(err))
+		}
+	}
+	for appid, pc := range opts.Push {
+		if err := s.SetPush(appid, pc); err != nil {
+			s.log.Error("wechatsim: push config skipped", "appid", appid, "err", wxlogin.ErrorMessage(err))
 		}
 	}
 	s.mux = s.routes()
@@ -308,13 +347,16 @@ func (s *Sim) newKeyLocked(now, expires time.Time) *sessionKey {
 
 // Login plays wx.login for device user `user` of appid: it returns a fresh 32-character code, replacing
 // the user's session_key first when it is missing, expired or older than SessionKeyMinAge. Errors:
-// ENOTFOUND (unknown app), EINVALID (empty user).
+// ENOTFOUND (unknown app), EINVALID (empty user; the app is not a mini program).
 func (s *Sim) Login(appid, user string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u, err := s.deviceLocked(appid, user)
 	if err != nil {
 		return "", err
+	}
+	if k := s.apps[appid].kind(); k != wxlogin.KindMiniProgram {
+		return "", wxlogin.Errorf(wxlogin.EINVALID, "wechatsim: app %q is a %s, not a mini program: wx.login is a mini-program API", appid, k)
 	}
 	now := s.nowLocked()
 	s.pruneLocked(now)
@@ -444,6 +486,12 @@ func (s *Sim) pruneLocked(now time.Time) {
 	for k, t := range s.trades {
 		if now.Sub(t.issued) > time.Hour {
 			delete(s.trades, k)
+		}
+	}
+	s.pruneOAuthLocked(now)
+	for k, p := range s.encPhones {
+		if now.Sub(p.issued) > encryptedMsgTTL+time.Hour {
+			delete(s.encPhones, k)
 		}
 	}
 	for k, t := range s.tokens {

@@ -124,10 +124,12 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	addr := fs.String("addr", "127.0.0.1:8081", "address to listen on")
 	var apps appFlags
 	fs.Var(&apps, "app", "a mini program, appid:secret[:platform] (repeatable; default: the demo app)")
+	var kinds kindFlags
+	kinds.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	sim, simApps, err := newSim(apps)
+	sim, simApps, err := newSimWithKinds(apps, kinds)
 	if err != nil {
 		return err
 	}
@@ -137,7 +139,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	fmt.Fprintf(stdout, "WeChat simulator listening on http://%s\n", ln.Addr())
 	for _, a := range simApps {
-		fmt.Fprintf(stdout, "  app %s (open platform: %s)\n", a.ID, orNone(a.Platform))
+		fmt.Fprintf(stdout, "  app %s, %s (open platform: %s)\n", a.ID, kindName(a), orNone(a.Platform))
 	}
 	fmt.Fprintf(stdout, "  try: curl -s -X POST http://%s/sim/login -H 'Content-Type: application/json' -d '{\"appid\":\"%s\",\"user\":\"alice\"}'\n", ln.Addr(), simApps[0].ID)
 	logger, _ := newLogger(stderr, "text", "warn")

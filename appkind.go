@@ -1,0 +1,21 @@
+package wxlogin
+
+// AppKind is the kind of a WeChat app: which WeChat surface its users arrive through.
+type AppKind string
+
+// The WeChat app kinds.
+const (
+	KindMiniProgram     AppKind = "miniprogram"      // wx.login → code2Session
+	KindOfficialAccount AppKind = "official_account" // H5 web OAuth (snsapi_base, snsapi_userinfo)
+	KindWebsite         AppKind = "website"          // open-platform QR login (snsapi_login)
+	KindMobileApp       AppKind = "mobile_app"       // the WeChat SDK's SendAuth code
+)
+
+// Valid reports whether k is one of the four kinds.
+func (k AppKind) Valid() bool {
+	switch k {
+	case KindMiniProgram, KindOfficialAccount, KindWebsite, KindMobileApp:
+		return true
+	}
+	return false
+}
