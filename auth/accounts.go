@@ -21,9 +21,13 @@ const (
 	maxPassword = 128
 )
 
+// UsernameKey returns what identifies the account of username whatever its case: the key of the
+// limits that count per account.
+func UsernameKey(username string) string { return strings.ToLower(username) }
+
 // normalizeUsername returns the lowercase username, or EINVALID when it breaks the rules.
 func normalizeUsername(u string) (string, error) {
-	u = strings.ToLower(u)
+	u = UsernameKey(u)
 	if len(u) < minUsername || len(u) > maxUsername {
 		return "", wxlogin.Errorf(wxlogin.EINVALID, "username must be %d to %d characters", minUsername, maxUsername)
 	}

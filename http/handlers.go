@@ -18,6 +18,12 @@ func loginHandler[Req any](s *server, login func(r *http.Request, req *Req) (*au
 			s.writeError(w, r, err)
 			return
 		}
+		if lr, ok := any(&req).(limitedRequest); ok {
+			if err := s.limitDecoded(r, lr.limitInput()); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
 		l, err := login(r, &req)
 		if err != nil {
 			s.writeError(w, r, err)
@@ -176,6 +182,10 @@ func (s *server) handleSignUp() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, err := decode[signUpRequest](w, r, s.cfg.MaxBodyBytes)
 		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if err := s.limitDecoded(r, req.limitInput()); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
