@@ -38,7 +38,7 @@ func (s *Service) LoginCloud(ctx context.Context, appid, openid, unionid string,
 	var login *Login
 	o := loginOrigin(app.App.ID, meta)
 	err = s.update(ctx, func(tx wxlogin.Tx) error {
-		res, err := s.upsertIdentity(ctx, tx, app.App, openid, unionid, nil, nil, true, o)
+		res, err := s.upsertIdentity(ctx, tx, app.App, openid, unionid, nil, nil, o)
 		if err != nil {
 			return err
 		}

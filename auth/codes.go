@@ -13,6 +13,9 @@ type CodeResult struct {
 	AppID  string
 	OpenID string
 	IP     string // the client that exchanged it: only the same client may repeat the code
+	// Request identifies what the first exchange was asked (the account named, the user agent;
+	// hashed): only the same request may repeat the code, and a repeat changes nothing.
+	Request string
 }
 
 // CodeCache de-duplicates code exchanges: WeChat accepts a code once, but clients double-tap and

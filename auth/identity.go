@@ -36,7 +36,7 @@ func (s *Service) BindWeChat(ctx context.Context, p *Principal, appid, code stri
 			return err
 		}
 		// Bound to a user, upsertIdentity moves the identity (merging a bare holder) or refuses.
-		res, err := s.upsertIdentity(ctx, tx, app.App, ws.OpenID, ws.UnionID, sealed, acct, true, principalOrigin(p, meta).at(app.App.ID))
+		res, err := s.upsertIdentity(ctx, tx, app.App, ws.OpenID, ws.UnionID, sealed, acct, principalOrigin(p, meta).at(app.App.ID))
 		if err != nil {
 			return err
 		}

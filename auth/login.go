@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"time"
@@ -55,7 +57,9 @@ func validCode(code string) bool {
 
 // LoginWeChat exchanges a wx.login code and logs its WeChat user in: the user of (appid, openid),
 // else the user of its unionid, else a new user. The same code sent again within the code window
-// logs the same identity in again (a new session) without asking WeChat.
+// from the same client with the same request (the same account or none) logs the same identity in
+// again (a new session) without asking WeChat, and changes nothing: it never binds, merges or
+// creates; any other replay answers EINVALIDCODE.
 // Errors: EINVALID, EINVALIDCODE, EUSERBLOCKED, EFORBIDDEN (disabled user), EUPSTREAMUNAVAIL,
 // EUPSTREAM, ECREDENTIALS and ECONFLICT (with credentials).
 func (s *Service) LoginWeChat(ctx context.Context, in WeChatLogin, meta Meta) (*Login, error) {
@@ -92,10 +96,11 @@ func (s *Service) LoginWeChat(ctx context.Context, in WeChatLogin, meta Meta) (*
 		}
 		defer settle(nil) // a panic or an early return must not leave waiters hanging
 	}
-	if prior != nil && prior.IP != meta.IP {
-		// A retry comes from the device that sent the code; anyone else replaying it gets what
-		// WeChat would have said.
-		return nil, wxlogin.Errorf(wxlogin.EINVALIDCODE, "the code is invalid, expired or already used: call wx.login again")
+	request := replayKey(in.Username, meta)
+	if prior != nil && (prior.IP != meta.IP || prior.Request != request) {
+		// A retry is the same request from the device that sent the code; anything else replaying
+		// it gets what WeChat would have said.
+		return nil, errCodeUsed
 	}
 	var (
 		openid     string
@@ -127,7 +132,12 @@ func (s *Service) LoginWeChat(ctx context.Context, in WeChatLogin, meta Meta) (*
 	o := loginOrigin(app.App.ID, meta)
 	err = s.update(ctx, func(tx wxlogin.Tx) error {
 		login = nil
-		res, err := s.upsertIdentity(ctx, tx, app.App, openid, unionid, sessionKey, bindTo, prior == nil, o)
+		var res *upsertResult
+		if prior != nil {
+			res, err = replayIdentity(ctx, tx, app.App.ID, openid, bindTo)
+		} else {
+			res, err = s.upsertIdentity(ctx, tx, app.App, openid, unionid, sessionKey, bindTo, o)
+		}
 		if err != nil {
 			return err
 		}
@@ -145,12 +155,43 @@ func (s *Service) LoginWeChat(ctx context.Context, in WeChatLogin, meta Meta) (*
 	})
 	if prior == nil {
 		// WeChat consumed the code whatever happened next: remember whose it was.
-		settle(&CodeResult{AppID: app.App.ID, OpenID: openid, IP: meta.IP})
+		settle(&CodeResult{AppID: app.App.ID, OpenID: openid, IP: meta.IP, Request: request})
 	}
 	if err != nil {
 		return nil, err
 	}
 	return s.signAccess(login)
+}
+
+var errCodeUsed = wxlogin.Errorf(wxlogin.EINVALIDCODE, "the code is invalid, expired or already used: call wx.login again")
+
+// replayKey returns what identifies a code login request for a replay of its code: the account
+// it names (any case) and the client's user agent, hashed. The address is compared apart
+// (CodeResult.IP).
+func replayKey(username string, meta Meta) string {
+	sum := sha256.Sum256([]byte(UsernameKey(username) + "\x00" + meta.UserAgent))
+	return hex.EncodeToString(sum[:16])
+}
+
+// replayIdentity returns the user of (appid, openid) for a replayed code, changing nothing: a
+// replay repeats the first exchange's outcome and never binds, merges or creates. With bindTo (the
+// same credentials as the first exchange, see replayKey), the identity must already be that
+// account's. Errors: EINVALIDCODE (the first exchange left no such outcome).
+func replayIdentity(ctx context.Context, tx wxlogin.Tx, appid, openid string, bindTo *wxlogin.Account) (*upsertResult, error) {
+	id, err := tx.Identity(ctx, appid, openid)
+	if wxlogin.ErrorCode(err) == wxlogin.ENOTFOUND {
+		return nil, errCodeUsed
+	} else if err != nil {
+		return nil, err
+	}
+	if bindTo != nil && id.UserID != bindTo.UserID {
+		return nil, errCodeUsed
+	}
+	user, err := tx.User(ctx, id.UserID)
+	if err != nil {
+		return nil, err
+	}
+	return &upsertResult{user: user, identity: id}, nil
 }
 
 type upsertResult struct {
@@ -160,15 +201,15 @@ type upsertResult struct {
 }
 
 // upsertIdentity finds or creates the user of (app, openid) and stores its new session_key (sealed;
-// nil when WeChat gave none: a duplicate code, or a Cloud Run login). It creates nothing unless
-// mayCreate. Rules:
+// nil when WeChat gave none: a Cloud Run login). A replayed code never comes here (replayIdentity).
+// Rules:
 //   - a known identity keeps its user; a newly learned unionid is linked (see linkUnionID);
 //   - an unknown identity with a unionid known to a user joins that user;
 //   - otherwise a new user is created, or, with bindTo, the identity joins that account's user.
 //
 // o goes to the audit trail of merges and conflicts.
 // Errors: ECONFLICT (the identity belongs to another user than bindTo, or unionid clash).
-func (s *Service) upsertIdentity(ctx context.Context, tx wxlogin.Tx, app wxlogin.App, openid, unionid string, sessionKey []byte, bindTo *wxlogin.Account, mayCreate bool, o origin) (*upsertResult, error) {
+func (s *Service) upsertIdentity(ctx context.Context, tx wxlogin.Tx, app wxlogin.App, openid, unionid string, sessionKey []byte, bindTo *wxlogin.Account, o origin) (*upsertResult, error) {
 	now := s.now()
 	id, err := tx.Identity(ctx, app.ID, openid)
 	switch {
@@ -214,11 +255,6 @@ func (s *Service) upsertIdentity(ctx context.Context, tx wxlogin.Tx, app wxlogin
 	case wxlogin.ErrorCode(err) != wxlogin.ENOTFOUND:
 		return nil, err
 	}
-	if !mayCreate {
-		// A duplicate code whose first exchange left no identity: treat it as the used code it is.
-		return nil, wxlogin.Errorf(wxlogin.EINVALIDCODE, "the code is invalid, expired or already used: call wx.login again")
-	}
-
 	var user *wxlogin.User
 	created := false
 	if bindTo != nil {
