@@ -18,7 +18,7 @@ import (
 // WeChat is what the service uses of one app's WeChat API client; *wechat.Client implements it.
 type WeChat interface {
 	AppID() string
-	Code2Session(ctx context.Context, code string) (*wechat.Session, error)
+	Code2Session(ctx context.Context, code string) (*wxlogin.WeChatSession, error)
 	CheckSessionKey(ctx context.Context, openid string, key wxlogin.Secret) error
 	GetPhoneNumber(ctx context.Context, code, openid string) (*wechat.PhoneInfo, error)
 	GetPaidUnionID(ctx context.Context, openid, transactionID string) (string, error)
@@ -36,7 +36,7 @@ type Config struct {
 	Tokens *token.Issuer
 	Sealer wxlogin.Sealer // seals session_keys at rest
 	Apps   []AppClient
-	Codes  CodeCache // default: NewMemoryCodeCache(CodeWindow)
+	Codes  wxlogin.CodeCache // default: NewMemoryCodeCache(CodeWindow)
 	// CodeWindow is how long a settled code exchange is remembered (default 5 minutes, a code's life).
 	CodeWindow time.Duration
 	// SessionTTL is how long a session lives without a refresh (default 30 days); each refresh slides it.
@@ -56,7 +56,7 @@ type Config struct {
 	CacheSize int
 	// Invalidations shares cache invalidations with the other instances of a shared store. Several
 	// instances must set it or turn caching off; one instance leaves it nil.
-	Invalidations Invalidations
+	Invalidations wxlogin.Invalidations
 	Now           func() time.Time
 	Logger        *slog.Logger
 }
@@ -68,7 +68,7 @@ type Service struct {
 	sealer     wxlogin.Sealer
 	apps       map[string]AppClient
 	appOrder   []string
-	codes      CodeCache
+	codes      wxlogin.CodeCache
 	sessionTTL time.Duration
 	signup     bool
 	cloudRun   bool

@@ -96,7 +96,7 @@ func newCacheEnv(t *testing.T) *cacheEnv {
 	return &cacheEnv{store: &countingStore{Store: st}, issuer: issuer, ring: ring}
 }
 
-func (e *cacheEnv) service(t *testing.T, bus Invalidations) *Service {
+func (e *cacheEnv) service(t *testing.T, bus wxlogin.Invalidations) *Service {
 	t.Helper()
 	s, err := New(Config{Store: e.store, Tokens: e.issuer, Sealer: e.ring, Signup: true, Invalidations: bus,
 		Argon2: Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1}})

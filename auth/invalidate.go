@@ -13,17 +13,6 @@ import (
 	"github.com/wxlogin/wxlogin/token"
 )
 
-// Invalidations carries cache invalidations between the instances sharing a store (Redis pub/sub;
-// *redis.Invalidations implements it).
-type Invalidations interface {
-	// Publish announces keys to every instance. Errors: the transport's.
-	Publish(ctx context.Context, keys []string) error
-	// Subscribe calls fn with every key any instance publishes until ctx ends. It calls up(true)
-	// each time the subscription is (re)established and up(false) when it is lost; keys published
-	// while it was lost are never delivered.
-	Subscribe(ctx context.Context, fn func(key string), up func(bool)) error
-}
-
 // cacheTTL is the longest life of a cached session or profile: a safety bound, since every write
 // invalidates them at once.
 const cacheTTL = time.Minute
@@ -46,7 +35,7 @@ type hotCache struct {
 	tokens   *expiring.Map[[sha256.Size]byte, *token.Claims]
 	sessions *expiring.Map[string, *wxlogin.Session]
 	profiles *expiring.Map[string, *Profile]
-	pub      Invalidations
+	pub      wxlogin.Invalidations
 	log      *slog.Logger
 }
 
@@ -57,7 +46,7 @@ const (
 	keyDeleted = "d:" // a user was deleted, with its sessions
 )
 
-func newHotCache(size int, pub Invalidations, log *slog.Logger) *hotCache {
+func newHotCache(size int, pub wxlogin.Invalidations, log *slog.Logger) *hotCache {
 	if size <= 0 {
 		size = DefaultCacheSize
 	}

@@ -85,10 +85,10 @@ func (s *Service) LoginWeChat(ctx context.Context, in WeChatLogin, meta Meta) (*
 	if err != nil {
 		return nil, err
 	}
-	settle := func(*CodeResult) {}
+	settle := func(*wxlogin.CodeResult) {}
 	if prior == nil {
 		done := false
-		settle = func(res *CodeResult) {
+		settle = func(res *wxlogin.CodeResult) {
 			if !done {
 				done = true
 				_ = s.codes.Settle(context.WithoutCancel(ctx), key, res)
@@ -155,7 +155,7 @@ func (s *Service) LoginWeChat(ctx context.Context, in WeChatLogin, meta Meta) (*
 	})
 	if prior == nil {
 		// WeChat consumed the code whatever happened next: remember whose it was.
-		settle(&CodeResult{AppID: app.App.ID, OpenID: openid, IP: meta.IP, Request: request})
+		settle(&wxlogin.CodeResult{AppID: app.App.ID, OpenID: openid, IP: meta.IP, Request: request})
 	}
 	if err != nil {
 		return nil, err
@@ -167,7 +167,7 @@ var errCodeUsed = wxlogin.Errorf(wxlogin.EINVALIDCODE, "the code is invalid, exp
 
 // replayKey returns what identifies a code login request for a replay of its code: the account
 // it names (any case) and the client's user agent, hashed. The address is compared apart
-// (CodeResult.IP).
+// (wxlogin.CodeResult.IP).
 func replayKey(username string, meta Meta) string {
 	sum := sha256.Sum256([]byte(UsernameKey(username) + "\x00" + meta.UserAgent))
 	return hex.EncodeToString(sum[:16])

@@ -222,7 +222,7 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 	var (
 		rc     *redis.Client
 		tokens = wechat.NewMemoryTokenCache()
-		codes  auth.CodeCache
+		codes  wxlogin.CodeCache
 	)
 	if cfg.RedisURL != "" {
 		if rc, err = redis.Open(ctx, cfg.RedisURL, redis.WithPrefix(cfg.RedisPrefix), redis.WithLogger(logger)); err != nil {
@@ -237,7 +237,7 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 	}
 	// Caching verified tokens is safe on one instance (SQLite), or on several when Redis carries
 	// the invalidations; several instances without Redis do not cache.
-	cacheSize, inval := cfg.CacheSize, auth.Invalidations(nil)
+	cacheSize, inval := cfg.CacheSize, wxlogin.Invalidations(nil)
 	if cacheSize == 0 {
 		cacheSize = -1
 	}
