@@ -170,27 +170,6 @@ func (s *Service) app(appid string) (AppClient, error) {
 	return a, nil
 }
 
-// wechatError maps an error of the WeChat client to a wxlogin error: the one place that does.
-func wechatError(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case wechat.IsInvalidCode(err), wechat.IsCodeUsed(err):
-		return wxlogin.Errorf(wxlogin.EINVALIDCODE, "the code is invalid, expired or already used: call wx.login again")
-	case wechat.IsUserBlocked(err):
-		return wxlogin.Errorf(wxlogin.EUSERBLOCKED, "WeChat blocked this login as high-risk")
-	case wechat.IsTemporary(err), errors.Is(err, context.DeadlineExceeded):
-		retry := 2 * time.Second
-		var te *wechat.TransportError
-		if errors.As(err, &te) && te.RetryAfter > retry {
-			retry = te.RetryAfter // the circuit breaker knows when WeChat will be tried again
-		}
-		return &wxlogin.Error{Code: wxlogin.EUPSTREAMUNAVAIL, Message: "WeChat is unavailable, try again shortly", RetryAfter: retry}
-	default:
-		return wxlogin.Errorf(wxlogin.EUPSTREAM, "WeChat returned an error")
-	}
-}
-
 // audit stores an audit event outside any transaction; failures are logged, never fatal to the
 // caller's request. Inside Update, write events through the Tx instead.
 func (s *Service) audit(ctx context.Context, e *wxlogin.AuditEvent) {

@@ -24,7 +24,7 @@ func (s *Service) BindWeChat(ctx context.Context, p *Principal, appid, code stri
 	}
 	ws, err := app.WeChat.Code2Session(ctx, code)
 	if err != nil {
-		return nil, wechatError(err)
+		return nil, wechatError(callCode2Session, err)
 	}
 	sealed, err := s.sealer.Seal([]byte(ws.SessionKey.Reveal()), SessionKeyAD(app.App.ID, ws.OpenID))
 	if err != nil {
@@ -227,7 +227,7 @@ func (s *Service) decryptFailure(ctx context.Context, app AppClient, id *wxlogin
 	switch {
 	case err == nil:
 		return wxlogin.Errorf(wxlogin.EINVALID, "the encrypted data is invalid")
-	case wechat.IsInvalidSignature(err), wechat.IsSessionKeyExpired(err):
+	case sessionKeyRejected(err):
 		return stale
 	default:
 		// checksession itself failed: the likeliest cause of a decrypt failure is a replaced key,
@@ -340,14 +340,8 @@ func (s *Service) LinkPaidUnionID(ctx context.Context, p *Principal, appid, tran
 		return nil, err
 	}
 	unionid, err := app.WeChat.GetPaidUnionID(ctx, id.OpenID, transactionID)
-	switch code := wechat.APICode(err); {
-	case err == nil:
-	case code == 89300 || code == 40003:
-		return nil, wxlogin.Errorf(wxlogin.EINVALID, "WeChat knows no recent payment of this user with that transaction_id")
-	case code == 89002:
-		return nil, wxlogin.Errorf(wxlogin.EINVALID, "this app is not bound to a WeChat Open Platform account: no unionid exists")
-	default:
-		return nil, wechatError(err)
+	if err != nil {
+		return nil, wechatError(callPaidUnionID, err)
 	}
 	if unionid == "" {
 		return nil, wxlogin.Errorf(wxlogin.EUPSTREAM, "WeChat answered without a unionid")

@@ -114,8 +114,8 @@ func (s *Service) LoginWeChat(ctx context.Context, in WeChatLogin, meta Meta) (*
 		if err != nil {
 			settle(nil)
 			s.audit(ctx, &wxlogin.AuditEvent{Type: "login.failure", AppID: app.App.ID, IP: meta.IP, UserAgent: meta.UserAgent,
-				Detail: detail("method", "wechat", "reason", wxlogin.ErrorCode(wechatError(err)))})
-			return nil, wechatError(err)
+				Detail: detail("method", "wechat", "reason", wxlogin.ErrorCode(wechatError(callCode2Session, err)))})
+			return nil, wechatError(callCode2Session, err)
 		}
 		if ws.OpenID == "" || ws.SessionKey == "" {
 			settle(nil)

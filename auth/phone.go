@@ -34,12 +34,8 @@ func (s *Service) phoneFromWeChat(ctx context.Context, p *Principal, in PhoneInp
 	var info *wechat.PhoneInfo
 	if in.Code != "" {
 		info, err = app.WeChat.GetPhoneNumber(ctx, in.Code, id.OpenID)
-		switch code := wechat.APICode(err); {
-		case err == nil:
-		case code == 40003 || code == 40013:
-			return nil, "", wxlogin.Errorf(wxlogin.EINVALIDCODE, "the phone code belongs to another user or app")
-		default:
-			return nil, "", wechatError(err)
+		if err != nil {
+			return nil, "", wechatError(callPhoneOfUser, err)
 		}
 		if info.Watermark.AppID != "" && info.Watermark.AppID != app.App.ID {
 			return nil, "", wxlogin.Errorf(wxlogin.EUPSTREAM, "WeChat answered a phone number of another app")
@@ -113,10 +109,7 @@ func (s *Service) LoginPhone(ctx context.Context, appid, code string, meta Meta)
 	}
 	info, err := app.WeChat.GetPhoneNumber(ctx, code, "")
 	if err != nil {
-		if c := wechat.APICode(err); c == 40013 || c == 40003 {
-			return nil, wxlogin.Errorf(wxlogin.EINVALIDCODE, "the phone code belongs to another app")
-		}
-		return nil, wechatError(err)
+		return nil, wechatError(callPhoneLogin, err)
 	}
 	if info.Watermark.AppID != "" && info.Watermark.AppID != app.App.ID {
 		return nil, wxlogin.Errorf(wxlogin.EUPSTREAM, "WeChat answered a phone number of another app")
