@@ -252,11 +252,15 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 			HTTPClient: httpClient, Logger: logger, Tokens: tokens, Observer: m})
 		appClients = append(appClients, auth.AppClient{App: a, WeChat: c})
 	}
+	lockout, err := cfg.lockout()
+	if err != nil {
+		return nil, err
+	}
 	svc, err := auth.New(auth.Config{Store: measured, Tokens: issuer, Sealer: ring, Apps: appClients,
 		Codes: codes, CodeWindow: cfg.CodeWindow, CacheSize: cacheSize, Invalidations: inval, SessionTTL: cfg.SessionTTL, Signup: cfg.Signup,
 		PhoneLogin: cfg.PhoneLogin, CloudRun: cfg.CloudRunLogin,
 		Argon2:  auth.Argon2Params{Memory: cfg.Argon2Memory, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads},
-		Lockout: auth.LockoutPolicy{MaxFailures: cfg.LockoutFailures, LockFor: cfg.LockoutDuration, IPMaxFailures: 30, IPWindow: 15 * time.Minute},
+		Lockout: lockout,
 		Logger:  logger})
 	if err != nil {
 		return nil, err
