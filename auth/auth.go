@@ -63,7 +63,7 @@ type Config struct {
 
 // Service is the login service.
 type Service struct {
-	store      wxlogin.Store
+	store      *cachedStore
 	tokens     *token.Issuer
 	sealer     wxlogin.Sealer
 	apps       map[string]AppClient
@@ -78,7 +78,6 @@ type Service struct {
 	ipFails    ipFailures
 	dummyHash  string        // checked for unknown usernames, with the configured cost, so they take as long
 	hashLimit  chan struct{} // bounds concurrent argon2id work (19 MiB each by default)
-	hot        *hotCache     // nil when caching is off
 	now        func() time.Time
 	log        *slog.Logger
 }
@@ -89,7 +88,6 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("auth: Store, Tokens and Sealer are required")
 	}
 	s := &Service{
-		store:      cfg.Store,
 		tokens:     cfg.Tokens,
 		sealer:     cfg.Sealer,
 		apps:       map[string]AppClient{},
@@ -109,10 +107,7 @@ func New(cfg Config) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	if cfg.CacheSize >= 0 {
-		s.hot = newHotCache(cfg.CacheSize, cfg.Invalidations, s.log)
-		s.store = &trackingStore{Store: cfg.Store, cache: s.hot}
-	}
+	s.store = newCachedStore(cfg.Store, cfg.CacheSize, cfg.Invalidations, s.now, s.log)
 	if s.sessionTTL <= 0 {
 		s.sessionTTL = 30 * 24 * time.Hour
 	}
@@ -146,7 +141,7 @@ func New(cfg Config) (*Service, error) {
 
 // Run follows the other instances' cache invalidations until ctx ends (it returns at once on one
 // instance). Until it has subscribed, and whenever the subscription is lost, caching is off.
-func (s *Service) Run(ctx context.Context) { s.hot.run(ctx) }
+func (s *Service) Run(ctx context.Context) { s.store.run(ctx) }
 
 // Meta describes where a request came from, for sessions and the audit trail.
 type Meta struct {

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/sha256"
 	"strconv"
 	"time"
 
@@ -23,11 +22,11 @@ var errUnauthorized = wxlogin.Errorf(wxlogin.EUNAUTHORIZED, "the access token is
 // Authenticate returns the principal of a valid access token whose session is still active.
 // Errors: EUNAUTHORIZED.
 func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Principal, error) {
-	claims, err := s.verify(accessToken)
+	claims, err := s.store.verifiedClaims(accessToken, s.tokens.Verify)
 	if err != nil {
 		return nil, errUnauthorized
 	}
-	sess, err := s.session(ctx, claims.SessionID)
+	sess, err := s.store.cachedSession(ctx, claims.SessionID)
 	if wxlogin.ErrorCode(err) == wxlogin.ENOTFOUND {
 		return nil, errUnauthorized
 	} else if err != nil {
@@ -37,48 +36,6 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Princi
 		return nil, errUnauthorized
 	}
 	return &Principal{UserID: sess.UserID, SessionID: sess.ID, AppID: sess.AppID, Claims: claims}, nil
-}
-
-// verify returns the claims of a valid access token, from the cache when it was verified before.
-// A verified token stays valid until its exp (signing keys outlive the tokens they signed), so the
-// cache keeps it until then. Errors: EUNAUTHORIZED.
-func (s *Service) verify(accessToken string) (*token.Claims, error) {
-	if !s.hot.enabled() {
-		return s.tokens.Verify(accessToken)
-	}
-	h := sha256.Sum256([]byte(accessToken))
-	now := s.now()
-	if c, ok := s.hot.tokens.Get(h, now); ok {
-		return c, nil
-	}
-	slot := s.hot.tokens.Reserve(h)
-	c, err := s.tokens.Verify(accessToken)
-	if err != nil {
-		s.hot.tokens.Release(h, slot)
-		return nil, err
-	}
-	s.hot.tokens.Fill(h, slot, c, c.ExpiresAt)
-	return c, nil
-}
-
-// session returns the session id, from the cache when no write touched it since it was read.
-// Callers must not modify it. Errors: ENOTFOUND, the store's.
-func (s *Service) session(ctx context.Context, id string) (*wxlogin.Session, error) {
-	if !s.hot.enabled() {
-		return s.store.Session(ctx, id)
-	}
-	now := s.now()
-	if sess, ok := s.hot.sessions.Get(id, now); ok {
-		return sess, nil
-	}
-	slot := s.hot.sessions.Reserve(id)
-	sess, err := s.store.Session(ctx, id)
-	if err != nil {
-		s.hot.sessions.Release(id, slot)
-		return nil, err
-	}
-	s.hot.sessions.Fill(id, slot, sess, now.Add(cacheTTL))
-	return sess, nil
 }
 
 // Refresh exchanges a refresh token for a new access token and a new refresh token. A refresh token
@@ -209,21 +166,7 @@ type Profile struct {
 
 // Me returns the profile of the principal's user. Errors: EUNAUTHORIZED (user gone).
 func (s *Service) Me(ctx context.Context, p *Principal) (*Profile, error) {
-	if !s.hot.enabled() {
-		return s.profile(ctx, p.UserID)
-	}
-	now := s.now()
-	if prof, ok := s.hot.profiles.Get(p.UserID, now); ok {
-		return prof, nil
-	}
-	slot := s.hot.profiles.Reserve(p.UserID)
-	prof, err := s.profile(ctx, p.UserID)
-	if err != nil {
-		s.hot.profiles.Release(p.UserID, slot)
-		return nil, err
-	}
-	s.hot.profiles.Fill(p.UserID, slot, prof, now.Add(cacheTTL))
-	return prof, nil
+	return s.store.cachedProfile(ctx, p.UserID, s.profile)
 }
 
 // profile reads a user's profile from the store. Errors: EUNAUTHORIZED (user gone), the store's.
