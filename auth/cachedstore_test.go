@@ -110,7 +110,9 @@ var txWrites = map[string]txWrite{
 	"UpdateIdentity": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
 		return tx.UpdateIdentity(ctx, &wxlogin.Identity{AppID: "wxa", OpenID: "o1", UnionID: "un", UserID: f.u, CreatedAt: f.now, UpdatedAt: f.now})
 	}, touches: func(f *cacheFixture) []string { return []string{keyUser + f.u} }},
-	"DeleteIdentity": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error { return tx.DeleteIdentity(ctx, "wxa", "o1") },
+	"DeleteIdentity": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
+		return tx.DeleteIdentity(ctx, "wxa", "o1")
+	},
 		touches: func(f *cacheFixture) []string { return []string{keyUser + f.u} }},
 	"CreateSession": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
 		return tx.CreateSession(ctx, &wxlogin.Session{ID: "ses_new", UserID: f.v, Method: "password", CreatedAt: f.now, LastSeenAt: f.now, ExpiresAt: f.now.Add(time.Hour)})
