@@ -234,6 +234,9 @@ func (s *Service) Introspect(ctx context.Context, accessToken string) (*Introspe
 // Tokens returns the token issuer (JWKS for the HTTP layer).
 func (s *Service) Tokens() *token.Issuer { return s.tokens }
 
+// JWKS returns the JSON Web Key Set of the keys that verify access tokens.
+func (s *Service) JWKS() []byte { return s.tokens.JWKS() }
+
 // Ready returns nil when the store answers.
 func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
 

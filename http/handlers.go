@@ -286,7 +286,7 @@ func (s *server) handleJWKS() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "public, max-age=300")
-		_, _ = w.Write(s.svc.Tokens().JWKS())
+		_, _ = w.Write(s.svc.JWKS())
 	})
 }
 
