@@ -76,7 +76,17 @@ type ruleEnv struct {
 	svc   *Service
 	store wxlogin.Store
 	apps  map[string]*fakeWeChat
-	now   time.Time
+
+	mu  sync.Mutex
+	now time.Time
+}
+
+// clock returns the env's time; advance moves it.
+func (e *ruleEnv) clock() time.Time { e.mu.Lock(); defer e.mu.Unlock(); return e.now }
+func (e *ruleEnv) advance(d time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.now = e.now.Add(d)
 }
 
 func newRuleEnv(t *testing.T, apps ...*fakeWeChat) *ruleEnv {
@@ -92,18 +102,19 @@ func newRuleEnv(t *testing.T, apps ...*fakeWeChat) *ruleEnv {
 	}
 	k, _ := keyring.Generate("k1")
 	ring, _ := keyring.New(k)
-	issuer, err := token.New(ctx, token.Options{Keys: st, Sealer: ring})
+	e := &ruleEnv{store: st, apps: map[string]*fakeWeChat{}, now: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)}
+	issuer, err := token.New(ctx, token.Options{Keys: st, Sealer: ring, Now: e.clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &ruleEnv{store: st, apps: map[string]*fakeWeChat{}}
 	var clients []AppClient
 	for _, a := range apps {
 		e.apps[a.appid] = a
 		clients = append(clients, AppClient{App: wxlogin.App{ID: a.appid}, WeChat: a})
 	}
-	e.svc, err = New(Config{Store: st, Tokens: issuer, Sealer: ring, Apps: clients, Signup: true,
-		Argon2: Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1}})
+	e.svc, err = New(Config{Store: st, Tokens: issuer, Sealer: ring, Apps: clients, Signup: true, Now: e.clock,
+		Lockout: LockoutPolicy{MaxFailures: 3, LockFor: 10 * time.Minute, IPMaxFailures: 1000, IPWindow: time.Minute},
+		Argon2:  Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,4 +129,47 @@ func (e *ruleEnv) signUp(t *testing.T, username string) *wxlogin.User {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// wechat logs device user in at appid with a fresh code, with credentials when username is set.
+func (e *ruleEnv) wechat(appid, user, username string) (*Login, error) {
+	in := WeChatLogin{AppID: appid, Code: e.apps[appid].login(user)}
+	if username != "" {
+		in.Username, in.Password = username, "correct horse battery"
+	}
+	return e.svc.LoginWeChat(context.Background(), in, Meta{IP: "10.1.1.1", UserAgent: "mp"})
+}
+
+// principal returns the principal of l's access token.
+func (e *ruleEnv) principal(t *testing.T, l *Login) *Principal {
+	t.Helper()
+	p, err := e.svc.Authenticate(context.Background(), l.AccessToken.Reveal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// userOf returns the user id the identity (appid, openid of device user) belongs to, "" when none.
+func (e *ruleEnv) userOf(t *testing.T, appid, user string) string {
+	t.Helper()
+	id, err := e.store.Identity(context.Background(), appid, e.apps[appid].openid(user))
+	if wxlogin.ErrorCode(err) == wxlogin.ENOTFOUND {
+		return ""
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return id.UserID
+}
+
+// exists reports whether user id exists.
+func (e *ruleEnv) exists(t *testing.T, id string) bool {
+	t.Helper()
+	_, err := e.store.User(context.Background(), id)
+	if wxlogin.ErrorCode(err) == wxlogin.ENOTFOUND {
+		return false
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return true
 }
