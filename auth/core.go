@@ -275,3 +275,28 @@ func (c *core) audit(ctx context.Context, e *wxlogin.AuditEvent) {
 		c.log.ErrorContext(ctx, "audit event not stored", "type", e.Type, "err", err)
 	}
 }
+
+var errUnauthorized = wxlogin.Errorf(wxlogin.EUNAUTHORIZED, "the access token is invalid, expired or revoked")
+
+const maxCodeLen = 128
+
+// checkCode returns EINVALID unless code can be a wx.login or phone code (see validCode).
+func checkCode(code string) error {
+	if !validCode(code) {
+		return wxlogin.Errorf(wxlogin.EINVALID, "code must be 1 to %d printable ASCII characters", maxCodeLen)
+	}
+	return nil
+}
+
+// validCode reports whether code can be a wx.login or phone code: 1..128 printable ASCII.
+func validCode(code string) bool {
+	if code == "" || len(code) > maxCodeLen || !utf8.ValidString(code) {
+		return false
+	}
+	for i := 0; i < len(code); i++ {
+		if code[i] < 0x21 || code[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}

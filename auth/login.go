@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"time"
-	"unicode/utf8"
 
 	"github.com/wxlogin/wxlogin"
 )
@@ -27,29 +26,6 @@ type WeChatLogin struct {
 	Code     string
 	Username string // optional: bind this WeChat identity to the account
 	Password string
-}
-
-const maxCodeLen = 128
-
-// checkCode returns EINVALID unless code can be a wx.login or phone code (see validCode).
-func checkCode(code string) error {
-	if !validCode(code) {
-		return wxlogin.Errorf(wxlogin.EINVALID, "code must be 1 to %d printable ASCII characters", maxCodeLen)
-	}
-	return nil
-}
-
-// validCode reports whether code can be a wx.login or phone code: 1..128 printable ASCII.
-func validCode(code string) bool {
-	if code == "" || len(code) > maxCodeLen || !utf8.ValidString(code) {
-		return false
-	}
-	for i := 0; i < len(code); i++ {
-		if code[i] < 0x21 || code[i] > 0x7e {
-			return false
-		}
-	}
-	return true
 }
 
 // LoginWeChat exchanges a wx.login code and logs its WeChat user in: the user of (appid, openid),

@@ -17,8 +17,6 @@ type Principal struct {
 	Claims    *token.Claims
 }
 
-var errUnauthorized = wxlogin.Errorf(wxlogin.EUNAUTHORIZED, "the access token is invalid, expired or revoked")
-
 // Authenticate returns the principal of a valid access token whose session is still active.
 // Errors: EUNAUTHORIZED.
 func (k *SessionKeeper) Authenticate(ctx context.Context, accessToken string) (*Principal, error) {
