@@ -21,9 +21,13 @@ const (
 	maxPassword = 128
 )
 
+// UsernameKey returns what identifies the account of username whatever its case: the key of the
+// limits that count per account.
+func UsernameKey(username string) string { return strings.ToLower(username) }
+
 // normalizeUsername returns the lowercase username, or EINVALID when it breaks the rules.
 func normalizeUsername(u string) (string, error) {
-	u = strings.ToLower(u)
+	u = UsernameKey(u)
 	if len(u) < minUsername || len(u) > maxUsername {
 		return "", wxlogin.Errorf(wxlogin.EINVALID, "username must be %d to %d characters", minUsername, maxUsername)
 	}
@@ -115,14 +119,14 @@ var errCredentials = wxlogin.Errorf(wxlogin.ECREDENTIALS, "wrong username or pas
 // concurrent guesses cannot outrun the limits; a success takes the counts back.
 // Errors: ECREDENTIALS (unknown user, wrong password, locked: all alike), ERATELIMITED (this IP
 // failed too often).
-func (s *Service) checkPassword(ctx context.Context, username, password string, meta Meta) (*wxlogin.Account, error) {
-	now := s.now()
-	releaseIP, wait := s.ipFails.reserve(meta.IP, now, s.lockout)
+func (ac *Accounts) checkPassword(ctx context.Context, username, password string, meta Meta) (*wxlogin.Account, error) {
+	now := ac.now()
+	releaseIP, wait := ac.ipFails.reserve(meta.IP, now, ac.lockout)
 	if wait > 0 {
 		return nil, &wxlogin.Error{Code: wxlogin.ERATELIMITED, Message: "too many failed sign-ins from this address", RetryAfter: wait}
 	}
 	fail := func(userID, reason string) (*wxlogin.Account, error) {
-		s.audit(ctx, &wxlogin.AuditEvent{Type: "login.failure", UserID: userID, IP: meta.IP, UserAgent: meta.UserAgent,
+		ac.audit(ctx, &wxlogin.AuditEvent{Type: "login.failure", UserID: userID, IP: meta.IP, UserAgent: meta.UserAgent,
 			Detail: detail("method", "password", "reason", reason)})
 		return nil, errCredentials
 	}
@@ -135,7 +139,7 @@ func (s *Service) checkPassword(ctx context.Context, username, password string, 
 		locked     bool
 		lockedByMe bool
 	)
-	err = s.store.Update(ctx, func(tx wxlogin.Tx) error {
+	err = ac.store.Update(ctx, func(tx wxlogin.Tx) error {
 		acct, locked, lockedByMe = nil, false, false
 		a, err := tx.Account(ctx, name)
 		if err != nil {
@@ -146,29 +150,29 @@ func (s *Service) checkPassword(ctx context.Context, username, password string, 
 			return nil
 		}
 		a.FailedAttempts++
-		if a.FailedAttempts >= s.lockout.MaxFailures {
-			a.FailedAttempts, a.LockedUntil, lockedByMe = 0, now.Add(s.lockout.LockFor), true
+		if a.FailedAttempts >= ac.lockout.MaxFailures {
+			a.FailedAttempts, a.LockedUntil, lockedByMe = 0, now.Add(ac.lockout.LockFor), true
 		}
 		a.UpdatedAt = now
 		return tx.UpdateAccount(ctx, a)
 	})
 	if wxlogin.ErrorCode(err) == wxlogin.ENOTFOUND {
-		s.hashLimit <- struct{}{}
-		checkPasswordHash(password, s.dummyHash)
-		<-s.hashLimit
+		ac.hashLimit <- struct{}{}
+		checkPasswordHash(password, ac.dummyHash)
+		<-ac.hashLimit
 		return fail("", "unknown_user")
 	} else if err != nil {
 		return nil, err
 	}
 	if locked {
-		s.hashLimit <- struct{}{}
-		checkPasswordHash(password, s.dummyHash) // a locked account takes as long as any other
-		<-s.hashLimit
+		ac.hashLimit <- struct{}{}
+		checkPasswordHash(password, ac.dummyHash) // a locked account takes as long as any other
+		<-ac.hashLimit
 		return fail(acct.UserID, "locked")
 	}
-	s.hashLimit <- struct{}{}
+	ac.hashLimit <- struct{}{}
 	ok := checkPasswordHash(password, acct.PasswordHash)
-	<-s.hashLimit
+	<-ac.hashLimit
 	if !ok {
 		reason := "wrong_password"
 		if lockedByMe {
@@ -177,12 +181,12 @@ func (s *Service) checkPassword(ctx context.Context, username, password string, 
 		return fail(acct.UserID, reason)
 	}
 	releaseIP()
-	err = s.store.Update(ctx, func(tx wxlogin.Tx) error {
+	err = ac.store.Update(ctx, func(tx wxlogin.Tx) error {
 		a, err := tx.Account(ctx, name)
 		if err != nil {
 			return err
 		}
-		a.FailedAttempts, a.UpdatedAt = 0, s.now()
+		a.FailedAttempts, a.UpdatedAt = 0, ac.now()
 		if lockedByMe {
 			a.LockedUntil = time.Time{}
 		}
@@ -196,8 +200,8 @@ func (s *Service) checkPassword(ctx context.Context, username, password string, 
 
 // SignUp creates a user with a business account. Errors: EFORBIDDEN (sign-up is off), EINVALID
 // (rules), ECONFLICT (username taken).
-func (s *Service) SignUp(ctx context.Context, username, password string, meta Meta) (*wxlogin.User, error) {
-	if !s.signup {
+func (ac *Accounts) SignUp(ctx context.Context, username, password string, meta Meta) (*wxlogin.User, error) {
+	if !ac.signup {
 		return nil, wxlogin.Errorf(wxlogin.EFORBIDDEN, "sign-up is disabled on this server")
 	}
 	name, err := normalizeUsername(username)
@@ -207,12 +211,12 @@ func (s *Service) SignUp(ctx context.Context, username, password string, meta Me
 	if err := validatePassword(name, password); err != nil {
 		return nil, err
 	}
-	s.hashLimit <- struct{}{}
-	hash := hashPassword(password, s.argon)
-	<-s.hashLimit
-	now := s.now()
+	ac.hashLimit <- struct{}{}
+	hash := hashPassword(password, ac.argon)
+	<-ac.hashLimit
+	now := ac.now()
 	user := &wxlogin.User{ID: wxlogin.NewID("usr"), CreatedAt: now, UpdatedAt: now}
-	err = s.store.Update(ctx, func(tx wxlogin.Tx) error {
+	err = ac.store.Update(ctx, func(tx wxlogin.Tx) error {
 		if _, err := tx.Account(ctx, name); err == nil {
 			return conflictf("username %q is taken", name)
 		} else if wxlogin.ErrorCode(err) != wxlogin.ENOTFOUND {
@@ -235,19 +239,19 @@ func (s *Service) SignUp(ctx context.Context, username, password string, meta Me
 
 // LoginPassword logs a business account in. Errors: ECREDENTIALS, ERATELIMITED, EFORBIDDEN
 // (disabled user), EINVALID (unknown appid).
-func (s *Service) LoginPassword(ctx context.Context, appid, username, password string, meta Meta) (*Login, error) {
+func (ac *Accounts) LoginPassword(ctx context.Context, appid, username, password string, meta Meta) (*Login, error) {
 	if appid != "" {
-		if _, err := s.app(appid); err != nil {
+		if _, err := ac.app(appid); err != nil {
 			return nil, err
 		}
 	}
-	acct, err := s.checkPassword(ctx, username, password, meta)
+	acct, err := ac.checkPassword(ctx, username, password, meta)
 	if err != nil {
 		return nil, err
 	}
 	var login *Login
 	o := loginOrigin(appid, meta)
-	err = s.update(ctx, func(tx wxlogin.Tx) error {
+	err = ac.update(ctx, func(tx wxlogin.Tx) error {
 		user, err := tx.User(ctx, acct.UserID)
 		if err != nil {
 			return err
@@ -255,14 +259,17 @@ func (s *Service) LoginPassword(ctx context.Context, appid, username, password s
 		if user.Disabled {
 			return disabledLogin(user, "password", o)
 		}
-		if login, err = s.startSession(ctx, tx, user, "password", o); err != nil {
+		if login, err = ac.startSession(ctx, tx, user, "password", o); err != nil {
 			return err
 		}
-		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: s.now(), Type: "login.success", ActorID: user.ID, UserID: user.ID,
+		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: ac.now(), Type: "login.success", ActorID: user.ID, UserID: user.ID,
 			AppID: appid, SessionID: login.Session.ID, IP: meta.IP, UserAgent: meta.UserAgent, Detail: detail("method", "password")})
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.signAccess(login)
+	return ac.signAccess(login)
 }
+
+// SignupEnabled reports whether POST /v1/accounts is on.
+func (ac *Accounts) SignupEnabled() bool { return ac.signup }

@@ -61,14 +61,14 @@ type UserPage struct {
 // 0 means DefaultAdminPage; f.After is the previous page's Next). Usernames are matched
 // case-insensitively. The search is audited (admin.users.search, with the names of the fields
 // searched, not their values). Errors: EINVALID (limit out of range).
-func (s *Service) FindUsers(ctx context.Context, a Admin, f wxlogin.UserFilter) (*UserPage, error) {
+func (m *Administration) FindUsers(ctx context.Context, a Admin, f wxlogin.UserFilter) (*UserPage, error) {
 	limit, err := pageLimit(f.Limit)
 	if err != nil {
 		return nil, err
 	}
 	f.Limit = limit + 1 // one more tells whether a next page exists
 	f.Username = strings.ToLower(f.Username)
-	users, err := s.store.Users(ctx, f)
+	users, err := m.store.Users(ctx, f)
 	if err != nil {
 		return nil, err
 	}
@@ -78,13 +78,13 @@ func (s *Service) FindUsers(ctx context.Context, a Admin, f wxlogin.UserFilter) 
 		page.Next = users[limit-1].ID
 	}
 	for _, u := range users {
-		name, err := s.username(ctx, u.ID)
+		name, err := m.username(ctx, u.ID)
 		if err != nil {
 			return nil, err
 		}
 		page.Users = append(page.Users, &UserSummary{User: u, Username: name})
 	}
-	s.audit(ctx, a.origin().event("admin.users.search", f.ID, detail("fields", filterFields(f), "results", strconv.Itoa(len(page.Users)))))
+	m.audit(ctx, a.origin().event("admin.users.search", f.ID, detail("fields", filterFields(f), "results", strconv.Itoa(len(page.Users)))))
 	return page, nil
 }
 
@@ -101,8 +101,8 @@ func filterFields(f wxlogin.UserFilter) string {
 }
 
 // username returns the username of the user's business account, "" when there is none.
-func (s *Service) username(ctx context.Context, userID string) (string, error) {
-	acct, err := s.store.AccountByUser(ctx, userID)
+func (m *Administration) username(ctx context.Context, userID string) (string, error) {
+	acct, err := m.store.AccountByUser(ctx, userID)
 	switch wxlogin.ErrorCode(err) {
 	case "":
 		return acct.Username, nil
@@ -125,13 +125,13 @@ type UserDetail struct {
 
 // AdminUser returns the user with id, its account, identities, sessions and recent audit events.
 // The read is audited (admin.user.read). Errors: ENOTFOUND.
-func (s *Service) AdminUser(ctx context.Context, a Admin, id string) (*UserDetail, error) {
-	u, err := s.store.User(ctx, id)
+func (m *Administration) AdminUser(ctx context.Context, a Admin, id string) (*UserDetail, error) {
+	u, err := m.store.User(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	d := &UserDetail{User: u}
-	switch acct, err := s.store.AccountByUser(ctx, id); wxlogin.ErrorCode(err) {
+	switch acct, err := m.store.AccountByUser(ctx, id); wxlogin.ErrorCode(err) {
 	case "":
 		acct.PasswordHash = ""
 		d.Account = acct
@@ -139,37 +139,37 @@ func (s *Service) AdminUser(ctx context.Context, a Admin, id string) (*UserDetai
 	default:
 		return nil, err
 	}
-	if d.Identities, err = s.store.IdentitiesByUser(ctx, id); err != nil {
+	if d.Identities, err = m.store.IdentitiesByUser(ctx, id); err != nil {
 		return nil, err
 	}
 	for _, ident := range d.Identities {
 		ident.SessionKey = nil
 	}
-	if d.Sessions, err = s.store.SessionsByUser(ctx, id); err != nil {
+	if d.Sessions, err = m.store.SessionsByUser(ctx, id); err != nil {
 		return nil, err
 	}
 	if len(d.Sessions) > recentSessions {
 		d.Sessions = d.Sessions[:recentSessions]
 	}
-	if d.Events, err = s.store.AuditEvents(ctx, wxlogin.AuditFilter{UserID: id, Limit: recentEvents}); err != nil {
+	if d.Events, err = m.store.AuditEvents(ctx, wxlogin.AuditFilter{UserID: id, Limit: recentEvents}); err != nil {
 		return nil, err
 	}
-	s.audit(ctx, a.origin().event("admin.user.read", id, ""))
+	m.audit(ctx, a.origin().event("admin.user.read", id, ""))
 	return d, nil
 }
 
 // SetUserDisabled disables (or enables) the user with id and returns it. Disabling revokes every
 // session of the user at once (see SetDisabled); a disabled user's logins answer EFORBIDDEN.
 // Audited as user.disable / user.enable. Errors: ENOTFOUND.
-func (s *Service) SetUserDisabled(ctx context.Context, a Admin, id string, disabled bool) (*UserSummary, error) {
-	if err := s.SetDisabled(ctx, a.Actor(), id, disabled, a.Meta); err != nil {
+func (m *Administration) SetUserDisabled(ctx context.Context, a Admin, id string, disabled bool) (*UserSummary, error) {
+	if err := m.SetDisabled(ctx, a.Actor(), id, disabled, a.Meta); err != nil {
 		return nil, err
 	}
-	u, err := s.store.User(ctx, id)
+	u, err := m.store.User(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	name, err := s.username(ctx, id)
+	name, err := m.username(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -178,14 +178,14 @@ func (s *Service) SetUserDisabled(ctx context.Context, a Admin, id string, disab
 
 // RevokeUserSessions revokes every active session of the user with id and returns how many.
 // Audited as session.revoke_all. Errors: ENOTFOUND (no such user).
-func (s *Service) RevokeUserSessions(ctx context.Context, a Admin, id string) (int, error) {
+func (m *Administration) RevokeUserSessions(ctx context.Context, a Admin, id string) (int, error) {
 	var n int
-	err := s.store.Update(ctx, func(tx wxlogin.Tx) error {
+	err := m.store.Update(ctx, func(tx wxlogin.Tx) error {
 		n = 0
 		if _, err := tx.User(ctx, id); err != nil {
 			return err
 		}
-		now := s.now()
+		now := m.now()
 		ids, err := tx.RevokeUserSessions(ctx, id, now)
 		if err != nil {
 			return err
@@ -203,12 +203,12 @@ func (s *Service) RevokeUserSessions(ctx context.Context, a Admin, id string) (i
 
 // RevokeAnySession revokes the session with id, whoever's it is (a revoked one stays revoked).
 // Audited as session.revoke. Errors: ENOTFOUND.
-func (s *Service) RevokeAnySession(ctx context.Context, a Admin, id string) error {
-	sess, err := s.store.Session(ctx, id)
+func (m *Administration) RevokeAnySession(ctx context.Context, a Admin, id string) error {
+	sess, err := m.store.Session(ctx, id)
 	if err != nil {
 		return err
 	}
-	return s.revokeSession(ctx, sess.UserID, id, a.Actor(), "session.revoke", a.Meta)
+	return m.sessions.revokeSession(ctx, sess.UserID, id, a.Actor(), "session.revoke", a.Meta)
 }
 
 // AuditPage is one page of the audit trail, newest first; Next is the cursor of the next page (0
@@ -221,7 +221,7 @@ type AuditPage struct {
 // AuditTrail returns a page of the audit events f selects, newest first (f.Limit 0 means
 // DefaultAdminPage; f.Before is the previous page's Next). The read is audited (admin.audit.read).
 // Errors: EINVALID (limit out of range, Since not before Until).
-func (s *Service) AuditTrail(ctx context.Context, a Admin, f wxlogin.AuditFilter) (*AuditPage, error) {
+func (m *Administration) AuditTrail(ctx context.Context, a Admin, f wxlogin.AuditFilter) (*AuditPage, error) {
 	limit, err := pageLimit(f.Limit)
 	if err != nil {
 		return nil, err
@@ -230,7 +230,7 @@ func (s *Service) AuditTrail(ctx context.Context, a Admin, f wxlogin.AuditFilter
 		return nil, wxlogin.Errorf(wxlogin.EINVALID, "since must be before until")
 	}
 	f.Limit = limit + 1
-	events, err := s.store.AuditEvents(ctx, f)
+	events, err := m.store.AuditEvents(ctx, f)
 	if err != nil {
 		return nil, err
 	}
@@ -239,17 +239,43 @@ func (s *Service) AuditTrail(ctx context.Context, a Admin, f wxlogin.AuditFilter
 		page.Events = events[:limit]
 		page.Next = events[limit-1].ID
 	}
-	s.audit(ctx, a.origin().event("admin.audit.read", f.UserID, detail("type", f.Type, "results", strconv.Itoa(len(page.Events)))))
+	m.audit(ctx, a.origin().event("admin.audit.read", f.UserID, detail("type", f.Type, "results", strconv.Itoa(len(page.Events)))))
 	return page, nil
 }
 
 // PruneAuditEvents deletes the audit events older than before and returns how many.
-func (s *Service) PruneAuditEvents(ctx context.Context, before time.Time) (int64, error) {
-	return s.store.PruneAuditEvents(ctx, before)
+func (m *Administration) PruneAuditEvents(ctx context.Context, before time.Time) (int64, error) {
+	return m.store.PruneAuditEvents(ctx, before)
 }
 
 // PruneSessions deletes the sessions revoked or expired before before, with their refresh tokens,
 // and returns how many sessions.
-func (s *Service) PruneSessions(ctx context.Context, before time.Time) (int64, error) {
-	return s.store.PruneSessions(ctx, before)
+func (m *Administration) PruneSessions(ctx context.Context, before time.Time) (int64, error) {
+	return m.store.PruneSessions(ctx, before)
+}
+
+// SetDisabled disables (or enables) a user. Disabling revokes every session of the user in the same
+// transaction, so no access token of theirs is accepted from then on; a disabled user cannot log
+// in, refresh, or be merged into another user. actor goes to the audit trail. Errors: ENOTFOUND.
+func (m *Administration) SetDisabled(ctx context.Context, actor, userID string, disabled bool, meta Meta) error {
+	return m.store.Update(ctx, func(tx wxlogin.Tx) error {
+		u, err := tx.User(ctx, userID)
+		if err != nil {
+			return err
+		}
+		now := m.now()
+		u.Disabled, u.UpdatedAt = disabled, now
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		event, revoked := "user.enable", []string(nil)
+		if disabled {
+			event = "user.disable"
+			if revoked, err = tx.RevokeUserSessions(ctx, userID, now); err != nil {
+				return err
+			}
+		}
+		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: now, Type: event, ActorID: actor, UserID: userID, IP: meta.IP, UserAgent: meta.UserAgent,
+			Detail: detail("sessions_revoked", strconv.Itoa(len(revoked)))})
+	})
 }

@@ -1,6 +1,35 @@
-// Package auth is wxlogin's login service: it orchestrates the WeChat client, the store and the
-// token issuer, and holds the business rules (who is found, created, bound or merged; how sessions
-// and refresh tokens live and die). Handlers call it; stores only keep what it decides.
+// Package auth is wxlogin's login service: the business rules (who is found, created, bound or
+// merged; how sessions and refresh tokens live and die). Handlers call it; stores only keep what it
+// decides.
+//
+// The service is split by concern over one shared core:
+//   - core (core.go, merge.go, cachedstore.go, wechaterrors.go): the store behind its one cache
+//     decorator, the token issuer, the sealer, the apps, the clock, the logger and the audit
+//     writer; find-or-create-or-merge (upsertIdentity and the merge policy), session issue
+//     (startSession, signAccess), transactions that retry racing writers (update), and the one
+//     mapping of WeChat errcodes to ours (wechatError);
+//   - SessionKeeper (session.go): authenticate, refresh, logout, revoke, introspect, JWKS;
+//   - Doors (login.go, cloud.go, phone.go's LoginPhone): the WeChat login doors;
+//   - Identities (identity.go, phone.go): profile, bind, unbind, phone, open data, paid unionid;
+//   - Accounts (accounts.go, password.go): sign-up, passwords, lock-out;
+//   - Administration (admin.go): the admin API.
+//
+// Service bundles them; its methods are theirs. A concern reaches another only through its methods
+// (Doors holds Accounts for the credentials of a binding login; Administration holds the
+// SessionKeeper), never through its helpers.
+//
+// Adding a login door (official-account OAuth, website QR login, mobile app, mini-program-code QR
+// login, OIDC) is one file with one Doors method that:
+//  1. validates its input and gets the WeChat user from its door (map errors with wechatError,
+//     adding a wechatCall when an errcode means something only for that call);
+//  2. seals the session_key if the door gives one (SessionKeyAD);
+//  3. in c.update, calls upsertIdentity (find-or-create-or-merge), refuses a disabled user
+//     (disabledLogin), calls startSession and writes its login.success audit event in the same
+//     transaction;
+//  4. after the commit, returns signAccess(login).
+//
+// Its rules are then those of every door, and its table tests use the fake WeChat of
+// fakewechat_test.go.
 package auth
 
 import (
@@ -18,7 +47,7 @@ import (
 // WeChat is what the service uses of one app's WeChat API client; *wechat.Client implements it.
 type WeChat interface {
 	AppID() string
-	Code2Session(ctx context.Context, code string) (*wechat.Session, error)
+	Code2Session(ctx context.Context, code string) (*wxlogin.WeChatSession, error)
 	CheckSessionKey(ctx context.Context, openid string, key wxlogin.Secret) error
 	GetPhoneNumber(ctx context.Context, code, openid string) (*wechat.PhoneInfo, error)
 	GetPaidUnionID(ctx context.Context, openid, transactionID string) (string, error)
@@ -36,7 +65,7 @@ type Config struct {
 	Tokens *token.Issuer
 	Sealer wxlogin.Sealer // seals session_keys at rest
 	Apps   []AppClient
-	Codes  CodeCache // default: NewMemoryCodeCache(CodeWindow)
+	Codes  wxlogin.CodeCache // default: NewMemoryCodeCache(CodeWindow)
 	// CodeWindow is how long a settled code exchange is remembered (default 5 minutes, a code's life).
 	CodeWindow time.Duration
 	// SessionTTL is how long a session lives without a refresh (default 30 days); each refresh slides it.
@@ -56,31 +85,71 @@ type Config struct {
 	CacheSize int
 	// Invalidations shares cache invalidations with the other instances of a shared store. Several
 	// instances must set it or turn caching off; one instance leaves it nil.
-	Invalidations Invalidations
+	Invalidations wxlogin.Invalidations
 	Now           func() time.Time
 	Logger        *slog.Logger
 }
 
-// Service is the login service.
+// Service is the login service: the concerns below over one shared core. Its methods are theirs
+// (promoted), so callers see one service; each concern is also usable alone.
 type Service struct {
-	store      wxlogin.Store
+	*SessionKeeper  // sessions and tokens: authenticate, refresh, logout, revoke, introspect
+	*Doors          // the WeChat doors: wx.login code, Cloud Run, phone code
+	*Identities     // profiles, binding, unbinding, phone, open data, paid unionid
+	*Accounts       // sign-up, passwords, lock-out
+	*Administration // the admin API: search, disable, revoke, audit, pruning
+
+	core *core
+}
+
+// core is what every concern shares: the store behind its cache decorator, the token issuer, the
+// sealer of session_keys, the apps, the clock, the logger and the audit writer, and the rules every
+// door ends in (find-or-create-or-merge, session issue). No concern reaches into another's
+// helpers: they call the core, or another concern through its methods.
+type core struct {
+	store      *cachedStore
 	tokens     *token.Issuer
 	sealer     wxlogin.Sealer
 	apps       map[string]AppClient
 	appOrder   []string
-	codes      CodeCache
 	sessionTTL time.Duration
-	signup     bool
-	cloudRun   bool
-	phoneLogin bool
-	argon      Argon2Params
-	lockout    LockoutPolicy
-	ipFails    ipFailures
-	dummyHash  string        // checked for unknown usernames, with the configured cost, so they take as long
-	hashLimit  chan struct{} // bounds concurrent argon2id work (19 MiB each by default)
-	hot        *hotCache     // nil when caching is off
 	now        func() time.Time
 	log        *slog.Logger
+}
+
+// SessionKeeper keeps sessions and their tokens.
+type SessionKeeper struct{ *core }
+
+// Doors are the WeChat login doors. A new door (official-account OAuth, website QR, app, mini
+// program code, OIDC) is one more method here, in its own file: it gets the WeChat user from its
+// door, then calls the core's upsertIdentity (find-or-create-or-merge) and startSession/signAccess
+// (issue) inside update, as LoginWeChat does.
+type Doors struct {
+	*core
+	accounts   *Accounts // checks the credentials of a code login that binds an account
+	codes      wxlogin.CodeCache
+	cloudRun   bool
+	phoneLogin bool
+}
+
+// Identities are a user's profile, WeChat identities and phone.
+type Identities struct{ *core }
+
+// Accounts are business accounts: sign-up, password checks and lock-out.
+type Accounts struct {
+	*core
+	signup    bool
+	argon     Argon2Params
+	lockout   LockoutPolicy
+	ipFails   ipFailures
+	dummyHash string        // checked for unknown usernames, with the configured cost, so they take as long
+	hashLimit chan struct{} // bounds concurrent argon2id work (19 MiB each by default)
+}
+
+// Administration is what operators do through the admin API.
+type Administration struct {
+	*core
+	sessions *SessionKeeper
 }
 
 // New returns a Service; it fails when a required dependency is missing or an app is duplicated.
@@ -88,116 +157,62 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Tokens == nil || cfg.Sealer == nil {
 		return nil, errors.New("auth: Store, Tokens and Sealer are required")
 	}
-	s := &Service{
-		store:      cfg.Store,
+	c := &core{
 		tokens:     cfg.Tokens,
 		sealer:     cfg.Sealer,
 		apps:       map[string]AppClient{},
-		codes:      cfg.Codes,
 		sessionTTL: cfg.SessionTTL,
-		signup:     cfg.Signup,
-		cloudRun:   cfg.CloudRun,
-		phoneLogin: cfg.PhoneLogin,
-		argon:      cfg.Argon2,
-		lockout:    cfg.Lockout,
 		now:        cfg.Now,
 		log:        cfg.Logger,
 	}
-	if s.now == nil {
-		s.now = time.Now
+	if c.now == nil {
+		c.now = time.Now
 	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
 	}
-	if cfg.CacheSize >= 0 {
-		s.hot = newHotCache(cfg.CacheSize, cfg.Invalidations, s.log)
-		s.store = &trackingStore{Store: cfg.Store, cache: s.hot}
-	}
-	if s.sessionTTL <= 0 {
-		s.sessionTTL = 30 * 24 * time.Hour
-	}
-	if s.argon.Memory == 0 {
-		s.argon = DefaultArgon2
-	}
-	if s.lockout.MaxFailures <= 0 {
-		s.lockout = DefaultLockout
-	}
-	s.dummyHash = hashPassword("wxlogin-dummy-password", s.argon)
-	s.hashLimit = make(chan struct{}, 2*runtime.GOMAXPROCS(0))
-	if s.codes == nil {
-		w := cfg.CodeWindow
-		if w <= 0 {
-			w = 5 * time.Minute
-		}
-		s.codes = NewMemoryCodeCache(w, s.now)
+	c.store = newCachedStore(cfg.Store, cfg.CacheSize, cfg.Invalidations, c.now, c.log)
+	if c.sessionTTL <= 0 {
+		c.sessionTTL = 30 * 24 * time.Hour
 	}
 	for _, a := range cfg.Apps {
 		if a.App.ID == "" || a.WeChat == nil {
 			return nil, errors.New("auth: every app needs an id and a WeChat client")
 		}
-		if _, dup := s.apps[a.App.ID]; dup {
+		if _, dup := c.apps[a.App.ID]; dup {
 			return nil, errors.New("auth: app " + a.App.ID + " configured twice")
 		}
-		s.apps[a.App.ID] = a
-		s.appOrder = append(s.appOrder, a.App.ID)
+		c.apps[a.App.ID] = a
+		c.appOrder = append(c.appOrder, a.App.ID)
 	}
-	return s, nil
+	acc := &Accounts{core: c, signup: cfg.Signup, argon: cfg.Argon2, lockout: cfg.Lockout}
+	if acc.argon.Memory == 0 {
+		acc.argon = DefaultArgon2
+	}
+	if acc.lockout.MaxFailures <= 0 {
+		acc.lockout = DefaultLockout
+	}
+	acc.dummyHash = hashPassword("wxlogin-dummy-password", acc.argon)
+	acc.hashLimit = make(chan struct{}, 2*runtime.GOMAXPROCS(0))
+	doors := &Doors{core: c, accounts: acc, codes: cfg.Codes, cloudRun: cfg.CloudRun, phoneLogin: cfg.PhoneLogin}
+	if doors.codes == nil {
+		w := cfg.CodeWindow
+		if w <= 0 {
+			w = 5 * time.Minute
+		}
+		doors.codes = NewMemoryCodeCache(w, c.now)
+	}
+	sessions := &SessionKeeper{core: c}
+	return &Service{SessionKeeper: sessions, Doors: doors, Identities: &Identities{core: c}, Accounts: acc,
+		Administration: &Administration{core: c, sessions: sessions}, core: c}, nil
 }
 
 // Run follows the other instances' cache invalidations until ctx ends (it returns at once on one
 // instance). Until it has subscribed, and whenever the subscription is lost, caching is off.
-func (s *Service) Run(ctx context.Context) { s.hot.run(ctx) }
+func (s *Service) Run(ctx context.Context) { s.core.store.run(ctx) }
 
 // Meta describes where a request came from, for sessions and the audit trail.
 type Meta struct {
 	IP        string
 	UserAgent string
-}
-
-// app returns the configured app for appid; with appid "" and exactly one app, that app.
-// Errors: EINVALID (missing or unknown appid).
-func (s *Service) app(appid string) (AppClient, error) {
-	if appid == "" {
-		if len(s.appOrder) == 1 {
-			return s.apps[s.appOrder[0]], nil
-		}
-		return AppClient{}, wxlogin.Errorf(wxlogin.EINVALID, "appid is required: several apps are configured")
-	}
-	a, ok := s.apps[appid]
-	if !ok {
-		return AppClient{}, wxlogin.Errorf(wxlogin.EINVALID, "unknown appid %q", appid)
-	}
-	return a, nil
-}
-
-// wechatError maps an error of the WeChat client to a wxlogin error: the one place that does.
-func wechatError(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case wechat.IsInvalidCode(err), wechat.IsCodeUsed(err):
-		return wxlogin.Errorf(wxlogin.EINVALIDCODE, "the code is invalid, expired or already used: call wx.login again")
-	case wechat.IsUserBlocked(err):
-		return wxlogin.Errorf(wxlogin.EUSERBLOCKED, "WeChat blocked this login as high-risk")
-	case wechat.IsTemporary(err), errors.Is(err, context.DeadlineExceeded):
-		retry := 2 * time.Second
-		var te *wechat.TransportError
-		if errors.As(err, &te) && te.RetryAfter > retry {
-			retry = te.RetryAfter // the circuit breaker knows when WeChat will be tried again
-		}
-		return &wxlogin.Error{Code: wxlogin.EUPSTREAMUNAVAIL, Message: "WeChat is unavailable, try again shortly", RetryAfter: retry}
-	default:
-		return wxlogin.Errorf(wxlogin.EUPSTREAM, "WeChat returned an error")
-	}
-}
-
-// audit stores an audit event outside any transaction; failures are logged, never fatal to the
-// caller's request. Inside Update, write events through the Tx instead.
-func (s *Service) audit(ctx context.Context, e *wxlogin.AuditEvent) {
-	if e.Time.IsZero() {
-		e.Time = s.now()
-	}
-	if err := s.store.AddAuditEvent(ctx, e); err != nil {
-		s.log.ErrorContext(ctx, "audit event not stored", "type", e.Type, "err", err)
-	}
 }

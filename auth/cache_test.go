@@ -96,7 +96,7 @@ func newCacheEnv(t *testing.T) *cacheEnv {
 	return &cacheEnv{store: &countingStore{Store: st}, issuer: issuer, ring: ring}
 }
 
-func (e *cacheEnv) service(t *testing.T, bus Invalidations) *Service {
+func (e *cacheEnv) service(t *testing.T, bus wxlogin.Invalidations) *Service {
 	t.Helper()
 	s, err := New(Config{Store: e.store, Tokens: e.issuer, Sealer: e.ring, Signup: true, Invalidations: bus,
 		Argon2: Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1}})
@@ -108,7 +108,7 @@ func (e *cacheEnv) service(t *testing.T, bus Invalidations) *Service {
 		done := make(chan struct{})
 		go func() { s.Run(ctx); close(done) }()
 		t.Cleanup(func() { cancel(); <-done })
-		for !s.hot.enabled() {
+		for !s.core.store.hot.enabled() {
 			time.Sleep(time.Millisecond)
 		}
 	}
@@ -245,7 +245,7 @@ func TestCacheInvalidationAcrossInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	bus.setUp(false)
-	if b.hot.enabled() || b.hot.sessions.Len() != 0 {
+	if b.core.store.hot.enabled() || b.core.store.hot.sessions.Len() != 0 {
 		t.Fatal("cache still on (or full) while invalidations are down")
 	}
 	reads = e.store.sessions.Load()
@@ -258,7 +258,7 @@ func TestCacheInvalidationAcrossInstances(t *testing.T) {
 		t.Fatalf("%d session reads for 3 requests while invalidations are down; want 3", n)
 	}
 	bus.setUp(true)
-	if !b.hot.enabled() {
+	if !b.core.store.hot.enabled() {
 		t.Fatal("cache not back on after the channel came back")
 	}
 }
@@ -270,14 +270,14 @@ func TestCacheOffUntilSubscribed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.hot.enabled() {
+	if s.core.store.hot.enabled() {
 		t.Fatal("cache on before Run subscribed")
 	}
 	off, err := New(Config{Store: e.store, Tokens: e.issuer, Sealer: e.ring, CacheSize: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if off.hot.enabled() {
+	if off.core.store.hot.enabled() {
 		t.Fatal("CacheSize -1 left caching on")
 	}
 }

@@ -24,37 +24,37 @@ func validOpenID(s string) bool {
 // X-WX-APPID / X-WX-OPENID / X-WX-UNIONID headers: no code, no session_key. It is off unless the
 // server enables it, and is safe only behind that gateway, which strips these headers from client
 // requests. Errors: EFORBIDDEN (mode off), EINVALID, EFORBIDDEN (disabled user).
-func (s *Service) LoginCloud(ctx context.Context, appid, openid, unionid string, meta Meta) (*Login, error) {
-	if !s.cloudRun {
+func (d *Doors) LoginCloud(ctx context.Context, appid, openid, unionid string, meta Meta) (*Login, error) {
+	if !d.cloudRun {
 		return nil, wxlogin.Errorf(wxlogin.EFORBIDDEN, "Cloud Run login is not enabled on this server")
 	}
 	if appid == "" || !validOpenID(openid) || (unionid != "" && !validOpenID(unionid)) {
 		return nil, wxlogin.Errorf(wxlogin.EINVALID, "X-WX-APPID and X-WX-OPENID headers are required (from the Cloud Run gateway)")
 	}
-	app, err := s.app(appid)
+	app, err := d.app(appid)
 	if err != nil {
 		return nil, err
 	}
 	var login *Login
 	o := loginOrigin(app.App.ID, meta)
-	err = s.update(ctx, func(tx wxlogin.Tx) error {
-		res, err := s.upsertIdentity(ctx, tx, app.App, openid, unionid, nil, nil, true, o)
+	err = d.update(ctx, func(tx wxlogin.Tx) error {
+		res, err := d.upsertIdentity(ctx, tx, app.App, openid, unionid, nil, nil, o)
 		if err != nil {
 			return err
 		}
 		if res.user.Disabled {
 			return disabledLogin(res.user, "cloudrun", o)
 		}
-		if login, err = s.startSession(ctx, tx, res.user, "cloudrun", o); err != nil {
+		if login, err = d.startSession(ctx, tx, res.user, "cloudrun", o); err != nil {
 			return err
 		}
 		login.NewUser = res.created
-		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: s.now(), Type: "login.success", ActorID: res.user.ID, UserID: res.user.ID,
+		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: d.now(), Type: "login.success", ActorID: res.user.ID, UserID: res.user.ID,
 			AppID: app.App.ID, SessionID: login.Session.ID, IP: meta.IP, UserAgent: meta.UserAgent,
 			Detail: detail("method", "cloudrun", "new_user", boolString(res.created))})
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.signAccess(login)
+	return d.signAccess(login)
 }

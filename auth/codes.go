@@ -6,26 +6,9 @@ import (
 	"encoding/hex"
 	"sync"
 	"time"
+
+	"github.com/wxlogin/wxlogin"
 )
-
-// CodeResult is what a settled code exchange left behind: which identity the code belonged to.
-type CodeResult struct {
-	AppID  string
-	OpenID string
-	IP     string // the client that exchanged it: only the same client may repeat the code
-}
-
-// CodeCache de-duplicates code exchanges: WeChat accepts a code once, but clients double-tap and
-// retry. The first caller of a key exchanges the code; later callers within the window get its
-// result instead of WeChat's 40163. The Redis implementation shares this across instances.
-type CodeCache interface {
-	// Claim returns (nil, nil) when the caller owns the exchange of key and must call Settle, or the
-	// result of an earlier exchange (waiting while one is in flight). An in-flight exchange that
-	// fails is released, and its waiters then get (nil, nil) and may try themselves.
-	Claim(ctx context.Context, key string) (*CodeResult, error)
-	// Settle records res (nil: the exchange failed; release the key) for the window.
-	Settle(ctx context.Context, key string, res *CodeResult) error
-}
 
 // codeKey returns the cache key of a code: a hash, so no code is kept in memory or Redis in clear.
 func codeKey(appid, code string) string {
@@ -35,11 +18,11 @@ func codeKey(appid, code string) string {
 
 type codeEntry struct {
 	done    chan struct{} // closed when settled
-	res     *CodeResult
+	res     *wxlogin.CodeResult
 	expires time.Time
 }
 
-// MemoryCodeCache is the in-process CodeCache of a single instance.
+// MemoryCodeCache is the in-process wxlogin.CodeCache of a single instance.
 type MemoryCodeCache struct {
 	mu      sync.Mutex
 	entries map[string]*codeEntry
@@ -48,7 +31,7 @@ type MemoryCodeCache struct {
 	lastGC  time.Time
 }
 
-// NewMemoryCodeCache returns a CodeCache that remembers settled exchanges for window.
+// NewMemoryCodeCache returns a wxlogin.CodeCache that remembers settled exchanges for window.
 func NewMemoryCodeCache(window time.Duration, now func() time.Time) *MemoryCodeCache {
 	if now == nil {
 		now = time.Now
@@ -56,8 +39,8 @@ func NewMemoryCodeCache(window time.Duration, now func() time.Time) *MemoryCodeC
 	return &MemoryCodeCache{entries: map[string]*codeEntry{}, window: window, now: now}
 }
 
-// Claim implements CodeCache.
-func (c *MemoryCodeCache) Claim(ctx context.Context, key string) (*CodeResult, error) {
+// Claim implements wxlogin.CodeCache.
+func (c *MemoryCodeCache) Claim(ctx context.Context, key string) (*wxlogin.CodeResult, error) {
 	for {
 		c.mu.Lock()
 		now := c.now()
@@ -85,8 +68,8 @@ func (c *MemoryCodeCache) Claim(ctx context.Context, key string) (*CodeResult, e
 	}
 }
 
-// Settle implements CodeCache.
-func (c *MemoryCodeCache) Settle(_ context.Context, key string, res *CodeResult) error {
+// Settle implements wxlogin.CodeCache.
+func (c *MemoryCodeCache) Settle(_ context.Context, key string, res *wxlogin.CodeResult) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]

@@ -14,8 +14,8 @@ import (
 // BindWeChat binds the WeChat identity behind a wx.login code of appid to the principal's user.
 // An identity held by a bare auto-created user is merged in; one held by any other user is a
 // conflict and nothing changes. Errors: EINVALID, EINVALIDCODE, ECONFLICT, EUPSTREAMUNAVAIL, ...
-func (s *Service) BindWeChat(ctx context.Context, p *Principal, appid, code string, meta Meta) (*Profile, error) {
-	app, err := s.app(appid)
+func (i *Identities) BindWeChat(ctx context.Context, p *Principal, appid, code string, meta Meta) (*Profile, error) {
+	app, err := i.app(appid)
 	if err != nil {
 		return nil, err
 	}
@@ -24,19 +24,19 @@ func (s *Service) BindWeChat(ctx context.Context, p *Principal, appid, code stri
 	}
 	ws, err := app.WeChat.Code2Session(ctx, code)
 	if err != nil {
-		return nil, wechatError(err)
+		return nil, wechatError(callCode2Session, err)
 	}
-	sealed, err := s.sealer.Seal([]byte(ws.SessionKey.Reveal()), SessionKeyAD(app.App.ID, ws.OpenID))
+	sealed, err := i.sealer.Seal([]byte(ws.SessionKey.Reveal()), SessionKeyAD(app.App.ID, ws.OpenID))
 	if err != nil {
 		return nil, err
 	}
-	err = s.update(ctx, func(tx wxlogin.Tx) error {
+	err = i.update(ctx, func(tx wxlogin.Tx) error {
 		acct := &wxlogin.Account{UserID: p.UserID}
 		if err := oneIdentityPerApp(ctx, tx, p.UserID, app.App.ID, ws.OpenID); err != nil {
 			return err
 		}
 		// Bound to a user, upsertIdentity moves the identity (merging a bare holder) or refuses.
-		res, err := s.upsertIdentity(ctx, tx, app.App, ws.OpenID, ws.UnionID, sealed, acct, true, principalOrigin(p, meta).at(app.App.ID))
+		res, err := i.upsertIdentity(ctx, tx, app.App, ws.OpenID, ws.UnionID, sealed, acct, principalOrigin(p, meta).at(app.App.ID))
 		if err != nil {
 			return err
 		}
@@ -45,20 +45,20 @@ func (s *Service) BindWeChat(ctx context.Context, p *Principal, appid, code stri
 			// never deletes the caller. Logging in with WeChat reaches that user.
 			return conflictf("this WeChat identity belongs to another user (by unionid): log in with WeChat to reach it")
 		}
-		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: s.now(), Type: "identity.bind", ActorID: p.UserID, UserID: p.UserID,
+		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: i.now(), Type: "identity.bind", ActorID: p.UserID, UserID: p.UserID,
 			AppID: app.App.ID, SessionID: p.SessionID, IP: meta.IP, UserAgent: meta.UserAgent, Detail: detail("openid", ws.OpenID)})
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.Me(ctx, p)
+	return i.Me(ctx, p)
 }
 
 // UnbindWeChat removes the principal's identity at appid. It is refused (EFORBIDDEN) when it would
 // leave the user no way to log in: no business account and no other WeChat identity.
 // Errors: ENOTFOUND, EFORBIDDEN.
-func (s *Service) UnbindWeChat(ctx context.Context, p *Principal, appid string, meta Meta) error {
-	return s.store.Update(ctx, func(tx wxlogin.Tx) error {
+func (i *Identities) UnbindWeChat(ctx context.Context, p *Principal, appid string, meta Meta) error {
+	return i.store.Update(ctx, func(tx wxlogin.Tx) error {
 		ids, err := tx.IdentitiesByUser(ctx, p.UserID)
 		if err != nil {
 			return err
@@ -82,7 +82,7 @@ func (s *Service) UnbindWeChat(ctx context.Context, p *Principal, appid string, 
 		if err := tx.DeleteIdentity(ctx, target.AppID, target.OpenID); err != nil {
 			return err
 		}
-		now := s.now()
+		now := i.now()
 		// The unbound identity takes its access with it: the unionid it brought (unless another
 		// identity carries it too) and the sessions of that app.
 		u, err := tx.User(ctx, p.UserID)
@@ -153,7 +153,7 @@ func validAvatarURL(u string) error {
 
 // UpdateProfile sets the nickname and avatar the mini program collected with the fill-in
 // components (button open-type="chooseAvatar", input type="nickname"). Errors: EINVALID.
-func (s *Service) UpdateProfile(ctx context.Context, p *Principal, up ProfileUpdate, meta Meta) (*Profile, error) {
+func (i *Identities) UpdateProfile(ctx context.Context, p *Principal, up ProfileUpdate, meta Meta) (*Profile, error) {
 	if up.Nickname != nil {
 		*up.Nickname = strings.TrimSpace(*up.Nickname)
 		if err := validNickname(*up.Nickname); err != nil {
@@ -165,7 +165,7 @@ func (s *Service) UpdateProfile(ctx context.Context, p *Principal, up ProfileUpd
 			return nil, err
 		}
 	}
-	err := s.store.Update(ctx, func(tx wxlogin.Tx) error {
+	err := i.store.Update(ctx, func(tx wxlogin.Tx) error {
 		u, err := tx.User(ctx, p.UserID)
 		if err != nil {
 			return err
@@ -176,26 +176,26 @@ func (s *Service) UpdateProfile(ctx context.Context, p *Principal, up ProfileUpd
 		if up.AvatarURL != nil {
 			u.AvatarURL = *up.AvatarURL
 		}
-		u.UpdatedAt = s.now()
+		u.UpdatedAt = i.now()
 		return tx.UpdateUser(ctx, u)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.Me(ctx, p)
+	return i.Me(ctx, p)
 }
 
 // identityFor returns the principal's identity at app and its session_key (opened).
 // Errors: EINVALID (no identity at that app).
-func (s *Service) identityFor(ctx context.Context, p *Principal, appid string) (AppClient, *wxlogin.Identity, wxlogin.Secret, error) {
+func (i *Identities) identityFor(ctx context.Context, p *Principal, appid string) (AppClient, *wxlogin.Identity, wxlogin.Secret, error) {
 	if appid == "" && p.AppID != "" {
 		appid = p.AppID
 	}
-	app, err := s.app(appid)
+	app, err := i.app(appid)
 	if err != nil {
 		return AppClient{}, nil, "", err
 	}
-	ids, err := s.store.IdentitiesByUser(ctx, p.UserID)
+	ids, err := i.store.IdentitiesByUser(ctx, p.UserID)
 	if err != nil {
 		return AppClient{}, nil, "", err
 	}
@@ -204,11 +204,11 @@ func (s *Service) identityFor(ctx context.Context, p *Principal, appid string) (
 			if len(id.SessionKey) == 0 { // e.g. a Cloud Run login: WeChat never gave us a key
 				return AppClient{}, nil, "", wxlogin.Errorf(wxlogin.ESESSIONKEYSTALE, "no session_key is known for this user: call wx.login and log in with the code, then resend")
 			}
-			key, err := s.sealer.Open(id.SessionKey, SessionKeyAD(id.AppID, id.OpenID))
+			key, err := i.sealer.Open(id.SessionKey, SessionKeyAD(id.AppID, id.OpenID))
 			if err != nil {
 				// Its data key was removed from data_keys too early (or the row is damaged): a new
 				// login stores a fresh session_key under the current key.
-				s.log.WarnContext(ctx, "stored session_key cannot be opened: is the data key that sealed it still in data_keys?", "appid", id.AppID)
+				i.log.WarnContext(ctx, "stored session_key cannot be opened: is the data key that sealed it still in data_keys?", "appid", id.AppID)
 				return AppClient{}, nil, "", wxlogin.Errorf(wxlogin.ESESSIONKEYSTALE, "the stored session_key can no longer be read: call wx.login, log in again with the code, then resend")
 			}
 			return app, id, wxlogin.Secret(key), nil
@@ -221,18 +221,18 @@ func (s *Service) identityFor(ctx context.Context, p *Principal, appid string) (
 // (ESESSIONKEYSTALE: log in again with a fresh code and resend), or the data itself is bad
 // (EINVALID). It asks WeChat's checksession when it can; every failure of the decrypt itself looks
 // the same here, so the answer reveals nothing about padding.
-func (s *Service) decryptFailure(ctx context.Context, app AppClient, id *wxlogin.Identity, key wxlogin.Secret) error {
+func (i *Identities) decryptFailure(ctx context.Context, app AppClient, id *wxlogin.Identity, key wxlogin.Secret) error {
 	stale := wxlogin.Errorf(wxlogin.ESESSIONKEYSTALE, "the encrypted data does not decrypt with the current session_key: call wx.login, log in again, then get and send the data again")
 	err := app.WeChat.CheckSessionKey(ctx, id.OpenID, key)
 	switch {
 	case err == nil:
 		return wxlogin.Errorf(wxlogin.EINVALID, "the encrypted data is invalid")
-	case wechat.IsInvalidSignature(err), wechat.IsSessionKeyExpired(err):
+	case sessionKeyRejected(err):
 		return stale
 	default:
 		// checksession itself failed: the likeliest cause of a decrypt failure is a replaced key,
 		// and logging in again is harmless.
-		s.log.WarnContext(ctx, "checksession failed while explaining a decrypt failure", "appid", app.App.ID, "errcode", wechat.APICode(err))
+		i.log.WarnContext(ctx, "checksession failed while explaining a decrypt failure", "appid", app.App.ID, "errcode", wechat.APICode(err))
 		return stale
 	}
 }
@@ -265,32 +265,32 @@ func validEncrypted(d EncryptedData) error {
 // the rawData signature when given and the watermark, stores nickname and avatar, and links the
 // unionid under the merge policy. Errors: EINVALID, ESESSIONKEYSTALE, ECONFLICT (unionid of another
 // user who is not bare; audited).
-func (s *Service) UpdateProfileFromWeChat(ctx context.Context, p *Principal, d EncryptedData, meta Meta) (*Profile, error) {
+func (i *Identities) UpdateProfileFromWeChat(ctx context.Context, p *Principal, d EncryptedData, meta Meta) (*Profile, error) {
 	if err := validEncrypted(d); err != nil {
 		return nil, err
 	}
-	app, id, key, err := s.identityFor(ctx, p, d.AppID)
+	app, id, key, err := i.identityFor(ctx, p, d.AppID)
 	if err != nil {
 		return nil, err
 	}
 	if d.Signature != "" && !wechat.VerifyRawDataSignature(d.RawData, d.Signature, key) {
-		return nil, s.decryptFailure(ctx, app, id, key)
+		return nil, i.decryptFailure(ctx, app, id, key)
 	}
 	info, err := wechat.DecryptUserInfo(app.App.ID, key, d.EncryptedData, d.IV)
 	if err != nil {
-		return nil, s.decryptFailure(ctx, app, id, key)
+		return nil, i.decryptFailure(ctx, app, id, key)
 	}
 	if info.OpenID != "" && info.OpenID != id.OpenID {
 		return nil, wxlogin.Errorf(wxlogin.EINVALID, "the encrypted data is invalid")
 	}
 	survivorID := p.UserID
-	err = s.update(ctx, func(tx wxlogin.Tx) error {
+	err = i.update(ctx, func(tx wxlogin.Tx) error {
 		survivorID = p.UserID
 		u, err := tx.User(ctx, p.UserID)
 		if err != nil {
 			return err
 		}
-		now := s.now()
+		now := i.now()
 		if info.NickName != "" && validNickname(info.NickName) == nil {
 			u.Nickname = info.NickName
 		}
@@ -312,7 +312,7 @@ func (s *Service) UpdateProfileFromWeChat(ctx context.Context, p *Principal, d E
 					return err
 				}
 			}
-			linked, err := s.linkUnionID(ctx, tx, u, info.UnionID, principalOrigin(p, meta).at(app.App.ID))
+			linked, err := i.linkUnionID(ctx, tx, u, info.UnionID, principalOrigin(p, meta).at(app.App.ID))
 			if err != nil {
 				return err
 			}
@@ -325,35 +325,29 @@ func (s *Service) UpdateProfileFromWeChat(ctx context.Context, p *Principal, d E
 	if err != nil {
 		return nil, err
 	}
-	return s.Me(ctx, &Principal{UserID: survivorID, SessionID: p.SessionID, AppID: p.AppID})
+	return i.Me(ctx, &Principal{UserID: survivorID, SessionID: p.SessionID, AppID: p.AppID})
 }
 
 // LinkPaidUnionID asks WeChat for the unionid of the principal's identity at appid through a
 // payment made within the last 5 minutes (getPaidUnionId), and links it under the merge policy.
 // Errors: EINVALID, ECONFLICT, EUPSTREAM (89002 not bound, 89300 invalid trade → EINVALID).
-func (s *Service) LinkPaidUnionID(ctx context.Context, p *Principal, appid, transactionID string, meta Meta) (*Profile, error) {
+func (i *Identities) LinkPaidUnionID(ctx context.Context, p *Principal, appid, transactionID string, meta Meta) (*Profile, error) {
 	if transactionID == "" || len(transactionID) > 64 {
 		return nil, wxlogin.Errorf(wxlogin.EINVALID, "transaction_id is required (at most 64 characters)")
 	}
-	app, id, _, err := s.identityFor(ctx, p, appid)
+	app, id, _, err := i.identityFor(ctx, p, appid)
 	if err != nil {
 		return nil, err
 	}
 	unionid, err := app.WeChat.GetPaidUnionID(ctx, id.OpenID, transactionID)
-	switch code := wechat.APICode(err); {
-	case err == nil:
-	case code == 89300 || code == 40003:
-		return nil, wxlogin.Errorf(wxlogin.EINVALID, "WeChat knows no recent payment of this user with that transaction_id")
-	case code == 89002:
-		return nil, wxlogin.Errorf(wxlogin.EINVALID, "this app is not bound to a WeChat Open Platform account: no unionid exists")
-	default:
-		return nil, wechatError(err)
+	if err != nil {
+		return nil, wechatError(callPaidUnionID, err)
 	}
 	if unionid == "" {
 		return nil, wxlogin.Errorf(wxlogin.EUPSTREAM, "WeChat answered without a unionid")
 	}
 	survivorID := p.UserID
-	err = s.update(ctx, func(tx wxlogin.Tx) error {
+	err = i.update(ctx, func(tx wxlogin.Tx) error {
 		survivorID = p.UserID
 		u, err := tx.User(ctx, p.UserID)
 		if err != nil {
@@ -364,21 +358,56 @@ func (s *Service) LinkPaidUnionID(ctx context.Context, p *Principal, appid, tran
 			return err
 		}
 		if ident.UnionID == "" {
-			ident.UnionID, ident.UpdatedAt = unionid, s.now()
+			ident.UnionID, ident.UpdatedAt = unionid, i.now()
 			if err := tx.UpdateIdentity(ctx, ident); err != nil {
 				return err
 			}
 		}
-		linked, err := s.linkUnionID(ctx, tx, u, unionid, principalOrigin(p, meta).at(id.AppID))
+		linked, err := i.linkUnionID(ctx, tx, u, unionid, principalOrigin(p, meta).at(id.AppID))
 		if err != nil {
 			return err
 		}
 		survivorID = linked.ID
-		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: s.now(), Type: "unionid.paid", ActorID: p.UserID, UserID: p.UserID,
+		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: i.now(), Type: "unionid.paid", ActorID: p.UserID, UserID: p.UserID,
 			AppID: id.AppID, SessionID: p.SessionID, IP: meta.IP, UserAgent: meta.UserAgent})
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.Me(ctx, &Principal{UserID: survivorID, SessionID: p.SessionID, AppID: p.AppID})
+	return i.Me(ctx, &Principal{UserID: survivorID, SessionID: p.SessionID, AppID: p.AppID})
+}
+
+// Profile is a user as the user sees themselves.
+type Profile struct {
+	User       *wxlogin.User
+	Username   string
+	Identities []*wxlogin.Identity
+}
+
+// Me returns the profile of the principal's user. Errors: EUNAUTHORIZED (user gone).
+func (i *Identities) Me(ctx context.Context, p *Principal) (*Profile, error) {
+	return i.store.cachedProfile(ctx, p.UserID, i.profile)
+}
+
+// profile reads a user's profile from the store. Errors: EUNAUTHORIZED (user gone), the store's.
+func (i *Identities) profile(ctx context.Context, userID string) (*Profile, error) {
+	u, err := i.store.User(ctx, userID)
+	if wxlogin.ErrorCode(err) == wxlogin.ENOTFOUND {
+		return nil, errUnauthorized
+	} else if err != nil {
+		return nil, err
+	}
+	prof := &Profile{User: u}
+	if a, err := i.store.AccountByUser(ctx, u.ID); err == nil {
+		prof.Username = a.Username
+	} else if wxlogin.ErrorCode(err) != wxlogin.ENOTFOUND {
+		return nil, err
+	}
+	if prof.Identities, err = i.store.IdentitiesByUser(ctx, u.ID); err != nil {
+		return nil, err
+	}
+	for _, id := range prof.Identities {
+		id.SessionKey = nil // a profile never needs it, and profiles are cached
+	}
+	return prof, nil
 }

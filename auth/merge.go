@@ -34,7 +34,7 @@ func isBare(ctx context.Context, tx wxlogin.Tx, u *wxlogin.User) (bool, error) {
 // mergeInto merges user fromID into user toID when fromID is bare; reason and o go to the audit
 // trail. Errors: ECONFLICT (final) when fromID is not bare or the two hold different unionids,
 // EFORBIDDEN (final) when either is disabled.
-func (s *Service) mergeInto(ctx context.Context, tx wxlogin.Tx, fromID, toID, reason string, o origin) error {
+func (c *core) mergeInto(ctx context.Context, tx wxlogin.Tx, fromID, toID, reason string, o origin) error {
 	if fromID == toID {
 		return nil
 	}
@@ -56,7 +56,7 @@ func (s *Service) mergeInto(ctx context.Context, tx wxlogin.Tx, fromID, toID, re
 		return err
 	}
 	if !bare || (from.UnionID != "" && to.UnionID != "" && from.UnionID != to.UnionID) {
-		return s.mergeConflict(fromID, toID, reason, o)
+		return c.mergeConflict(fromID, toID, reason, o)
 	}
 	ids, err := tx.IdentitiesByUser(ctx, fromID)
 	if err != nil {
@@ -70,11 +70,11 @@ func (s *Service) mergeInto(ctx context.Context, tx wxlogin.Tx, fromID, toID, re
 		for _, b := range toIDs {
 			if a.AppID == b.AppID && a.OpenID != b.OpenID {
 				// One user has at most one identity per app.
-				return s.mergeConflict(fromID, toID, reason, o)
+				return c.mergeConflict(fromID, toID, reason, o)
 			}
 		}
 	}
-	now := s.now()
+	now := c.now()
 	for _, id := range ids {
 		id.UserID, id.UpdatedAt = toID, now
 		if err := tx.UpdateIdentity(ctx, id); err != nil {
@@ -110,7 +110,7 @@ func (s *Service) mergeInto(ctx context.Context, tx wxlogin.Tx, fromID, toID, re
 }
 
 // mergeConflict returns the final ECONFLICT of a refused merge, carrying its audit event.
-func (s *Service) mergeConflict(fromID, toID, reason string, o origin) error {
+func (c *core) mergeConflict(fromID, toID, reason string, o origin) error {
 	return &final{
 		err:   wxlogin.Errorf(wxlogin.ECONFLICT, "this WeChat identity belongs to another user who has their own account or phone; unbind it there first"),
 		event: o.finalEvent("merge.conflict", toID, detail("other_user", fromID, "reason", reason)),
@@ -120,7 +120,7 @@ func (s *Service) mergeConflict(fromID, toID, reason string, o origin) error {
 // linkUnionID records that user has unionid. When another user holds it, the bare one of the two
 // is merged into the other, and the surviving user is returned. Errors: ECONFLICT (final) when
 // neither is bare, or user already has a different unionid.
-func (s *Service) linkUnionID(ctx context.Context, tx wxlogin.Tx, user *wxlogin.User, unionid string, o origin) (*wxlogin.User, error) {
+func (c *core) linkUnionID(ctx context.Context, tx wxlogin.Tx, user *wxlogin.User, unionid string, o origin) (*wxlogin.User, error) {
 	if unionid == "" || user.UnionID == unionid {
 		return user, nil
 	}
@@ -133,7 +133,7 @@ func (s *Service) linkUnionID(ctx context.Context, tx wxlogin.Tx, user *wxlogin.
 	other, err := tx.UserByUnionID(ctx, unionid)
 	switch {
 	case wxlogin.ErrorCode(err) == wxlogin.ENOTFOUND:
-		user.UnionID, user.UpdatedAt = unionid, s.now()
+		user.UnionID, user.UpdatedAt = unionid, c.now()
 		if err := tx.UpdateUser(ctx, user); err != nil {
 			return nil, err
 		}
@@ -145,12 +145,12 @@ func (s *Service) linkUnionID(ctx context.Context, tx wxlogin.Tx, user *wxlogin.
 	if bare, err := isBare(ctx, tx, user); err != nil {
 		return nil, err
 	} else if bare {
-		if err := s.mergeInto(ctx, tx, user.ID, other.ID, "unionid", o); err != nil {
+		if err := c.mergeInto(ctx, tx, user.ID, other.ID, "unionid", o); err != nil {
 			return nil, err
 		}
 		return tx.User(ctx, other.ID)
 	}
-	if err := s.mergeInto(ctx, tx, other.ID, user.ID, "unionid", o); err != nil {
+	if err := c.mergeInto(ctx, tx, other.ID, user.ID, "unionid", o); err != nil {
 		return nil, err
 	}
 	return tx.User(ctx, user.ID)

@@ -18,7 +18,7 @@ type PhoneInput struct {
 
 // phoneFromWeChat returns the verified phone of the principal's identity at in.AppID.
 // Errors: EINVALID, EINVALIDCODE, ESESSIONKEYSTALE, EUPSTREAMUNAVAIL, EUPSTREAM.
-func (s *Service) phoneFromWeChat(ctx context.Context, p *Principal, in PhoneInput) (*wechat.PhoneInfo, string, error) {
+func (i *Identities) phoneFromWeChat(ctx context.Context, p *Principal, in PhoneInput) (*wechat.PhoneInfo, string, error) {
 	if (in.Code == "") == (in.EncryptedData == "") {
 		return nil, "", wxlogin.Errorf(wxlogin.EINVALID, "send either code (current API) or encrypted_data and iv (legacy)")
 	}
@@ -27,19 +27,15 @@ func (s *Service) phoneFromWeChat(ctx context.Context, p *Principal, in PhoneInp
 			return nil, "", err
 		}
 	}
-	app, id, key, err := s.identityFor(ctx, p, in.AppID)
+	app, id, key, err := i.identityFor(ctx, p, in.AppID)
 	if err != nil {
 		return nil, "", err
 	}
 	var info *wechat.PhoneInfo
 	if in.Code != "" {
 		info, err = app.WeChat.GetPhoneNumber(ctx, in.Code, id.OpenID)
-		switch code := wechat.APICode(err); {
-		case err == nil:
-		case code == 40003 || code == 40013:
-			return nil, "", wxlogin.Errorf(wxlogin.EINVALIDCODE, "the phone code belongs to another user or app")
-		default:
-			return nil, "", wechatError(err)
+		if err != nil {
+			return nil, "", wechatError(callPhoneOfUser, err)
 		}
 		if info.Watermark.AppID != "" && info.Watermark.AppID != app.App.ID {
 			return nil, "", wxlogin.Errorf(wxlogin.EUPSTREAM, "WeChat answered a phone number of another app")
@@ -49,7 +45,7 @@ func (s *Service) phoneFromWeChat(ctx context.Context, p *Principal, in PhoneInp
 			return nil, "", err
 		}
 		if info, err = wechat.DecryptPhoneNumber(app.App.ID, key, in.EncryptedData, in.IV); err != nil {
-			return nil, "", s.decryptFailure(ctx, app, id, key)
+			return nil, "", i.decryptFailure(ctx, app, id, key)
 		}
 	}
 	if info.PurePhoneNumber == "" || len(info.PurePhoneNumber) > 32 || len(info.CountryCode) > 8 {
@@ -61,8 +57,8 @@ func (s *Service) phoneFromWeChat(ctx context.Context, p *Principal, in PhoneInp
 // SetPhone verifies a phone number through WeChat and stores it on the principal's user with its
 // country code. A number another user has verified is a conflict (audited).
 // Errors: EINVALID, EINVALIDCODE, ESESSIONKEYSTALE, ECONFLICT, EUPSTREAMUNAVAIL.
-func (s *Service) SetPhone(ctx context.Context, p *Principal, in PhoneInput, meta Meta) (*Profile, error) {
-	info, appid, err := s.phoneFromWeChat(ctx, p, in)
+func (i *Identities) SetPhone(ctx context.Context, p *Principal, in PhoneInput, meta Meta) (*Profile, error) {
+	info, appid, err := i.phoneFromWeChat(ctx, p, in)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +66,7 @@ func (s *Service) SetPhone(ctx context.Context, p *Principal, in PhoneInput, met
 	if in.Code == "" {
 		method = "encrypted_data"
 	}
-	err = s.update(ctx, func(tx wxlogin.Tx) error {
+	err = i.update(ctx, func(tx wxlogin.Tx) error {
 		holder, err := tx.UserByPhone(ctx, info.CountryCode, info.PurePhoneNumber)
 		if err == nil && holder.ID != p.UserID {
 			return &final{err: wxlogin.Errorf(wxlogin.ECONFLICT, "this phone number is verified by another user"),
@@ -83,7 +79,7 @@ func (s *Service) SetPhone(ctx context.Context, p *Principal, in PhoneInput, met
 		if err != nil {
 			return err
 		}
-		now := s.now()
+		now := i.now()
 		u.Phone, u.PhoneCountryCode, u.PhoneVerifiedAt, u.UpdatedAt = info.PurePhoneNumber, info.CountryCode, now, now
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
@@ -94,17 +90,17 @@ func (s *Service) SetPhone(ctx context.Context, p *Principal, in PhoneInput, met
 	if err != nil {
 		return nil, err
 	}
-	return s.Me(ctx, p)
+	return i.Me(ctx, p)
 }
 
 // LoginPhone logs in the user who verified the phone number behind a getPhoneNumber code. It is
 // off unless configured. Errors: EFORBIDDEN (off, or disabled user), EINVALID, EINVALIDCODE,
 // ECREDENTIALS (no user verified that number), EUPSTREAMUNAVAIL.
-func (s *Service) LoginPhone(ctx context.Context, appid, code string, meta Meta) (*Login, error) {
-	if !s.phoneLogin {
+func (d *Doors) LoginPhone(ctx context.Context, appid, code string, meta Meta) (*Login, error) {
+	if !d.phoneLogin {
 		return nil, wxlogin.Errorf(wxlogin.EFORBIDDEN, "phone login is not enabled on this server")
 	}
-	app, err := s.app(appid)
+	app, err := d.app(appid)
 	if err != nil {
 		return nil, err
 	}
@@ -113,17 +109,14 @@ func (s *Service) LoginPhone(ctx context.Context, appid, code string, meta Meta)
 	}
 	info, err := app.WeChat.GetPhoneNumber(ctx, code, "")
 	if err != nil {
-		if c := wechat.APICode(err); c == 40013 || c == 40003 {
-			return nil, wxlogin.Errorf(wxlogin.EINVALIDCODE, "the phone code belongs to another app")
-		}
-		return nil, wechatError(err)
+		return nil, wechatError(callPhoneLogin, err)
 	}
 	if info.Watermark.AppID != "" && info.Watermark.AppID != app.App.ID {
 		return nil, wxlogin.Errorf(wxlogin.EUPSTREAM, "WeChat answered a phone number of another app")
 	}
 	var login *Login
 	o := loginOrigin(app.App.ID, meta)
-	err = s.update(ctx, func(tx wxlogin.Tx) error {
+	err = d.update(ctx, func(tx wxlogin.Tx) error {
 		user, err := tx.UserByPhone(ctx, info.CountryCode, info.PurePhoneNumber)
 		if wxlogin.ErrorCode(err) == wxlogin.ENOTFOUND {
 			return &final{err: wxlogin.Errorf(wxlogin.ECREDENTIALS, "no user has verified this phone number"),
@@ -135,14 +128,14 @@ func (s *Service) LoginPhone(ctx context.Context, appid, code string, meta Meta)
 		if user.Disabled {
 			return disabledLogin(user, "phone", o)
 		}
-		if login, err = s.startSession(ctx, tx, user, "phone", o); err != nil {
+		if login, err = d.startSession(ctx, tx, user, "phone", o); err != nil {
 			return err
 		}
-		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: s.now(), Type: "login.success", ActorID: user.ID, UserID: user.ID,
+		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: d.now(), Type: "login.success", ActorID: user.ID, UserID: user.ID,
 			AppID: app.App.ID, SessionID: login.Session.ID, IP: meta.IP, UserAgent: meta.UserAgent, Detail: detail("method", "phone")})
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.signAccess(login)
+	return d.signAccess(login)
 }

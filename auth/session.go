@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/sha256"
 	"strconv"
 	"time"
 
@@ -18,73 +17,29 @@ type Principal struct {
 	Claims    *token.Claims
 }
 
-var errUnauthorized = wxlogin.Errorf(wxlogin.EUNAUTHORIZED, "the access token is invalid, expired or revoked")
-
 // Authenticate returns the principal of a valid access token whose session is still active.
 // Errors: EUNAUTHORIZED.
-func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Principal, error) {
-	claims, err := s.verify(accessToken)
+func (k *SessionKeeper) Authenticate(ctx context.Context, accessToken string) (*Principal, error) {
+	claims, err := k.store.verifiedClaims(accessToken, k.tokens.Verify)
 	if err != nil {
 		return nil, errUnauthorized
 	}
-	sess, err := s.session(ctx, claims.SessionID)
+	sess, err := k.store.cachedSession(ctx, claims.SessionID)
 	if wxlogin.ErrorCode(err) == wxlogin.ENOTFOUND {
 		return nil, errUnauthorized
 	} else if err != nil {
 		return nil, err
 	}
-	if !sess.Active(s.now()) || sess.UserID != claims.UserID || claims.Audience != audience(sess.AppID) {
+	if !sess.Active(k.now()) || sess.UserID != claims.UserID || claims.Audience != audience(sess.AppID) {
 		return nil, errUnauthorized
 	}
 	return &Principal{UserID: sess.UserID, SessionID: sess.ID, AppID: sess.AppID, Claims: claims}, nil
 }
 
-// verify returns the claims of a valid access token, from the cache when it was verified before.
-// A verified token stays valid until its exp (signing keys outlive the tokens they signed), so the
-// cache keeps it until then. Errors: EUNAUTHORIZED.
-func (s *Service) verify(accessToken string) (*token.Claims, error) {
-	if !s.hot.enabled() {
-		return s.tokens.Verify(accessToken)
-	}
-	h := sha256.Sum256([]byte(accessToken))
-	now := s.now()
-	if c, ok := s.hot.tokens.Get(h, now); ok {
-		return c, nil
-	}
-	slot := s.hot.tokens.Reserve(h)
-	c, err := s.tokens.Verify(accessToken)
-	if err != nil {
-		s.hot.tokens.Release(h, slot)
-		return nil, err
-	}
-	s.hot.tokens.Fill(h, slot, c, c.ExpiresAt)
-	return c, nil
-}
-
-// session returns the session id, from the cache when no write touched it since it was read.
-// Callers must not modify it. Errors: ENOTFOUND, the store's.
-func (s *Service) session(ctx context.Context, id string) (*wxlogin.Session, error) {
-	if !s.hot.enabled() {
-		return s.store.Session(ctx, id)
-	}
-	now := s.now()
-	if sess, ok := s.hot.sessions.Get(id, now); ok {
-		return sess, nil
-	}
-	slot := s.hot.sessions.Reserve(id)
-	sess, err := s.store.Session(ctx, id)
-	if err != nil {
-		s.hot.sessions.Release(id, slot)
-		return nil, err
-	}
-	s.hot.sessions.Fill(id, slot, sess, now.Add(cacheTTL))
-	return sess, nil
-}
-
 // Refresh exchanges a refresh token for a new access token and a new refresh token. A refresh token
 // works once: presenting a spent one revokes its whole session (someone else has a copy).
 // Errors: EUNAUTHORIZED, EFORBIDDEN (disabled user).
-func (s *Service) Refresh(ctx context.Context, refreshToken string, meta Meta) (*Login, error) {
+func (k *SessionKeeper) Refresh(ctx context.Context, refreshToken string, meta Meta) (*Login, error) {
 	if refreshToken == "" || len(refreshToken) > 256 {
 		return nil, wxlogin.Errorf(wxlogin.EUNAUTHORIZED, "the refresh token is invalid, expired or revoked")
 	}
@@ -93,9 +48,9 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, meta Meta) (
 		login  *Login
 		reused bool
 	)
-	err := s.store.Update(ctx, func(tx wxlogin.Tx) error {
+	err := k.store.Update(ctx, func(tx wxlogin.Tx) error {
 		login, reused = nil, false
-		now := s.now()
+		now := k.now()
 		rt, err := tx.RefreshToken(ctx, hash)
 		if err != nil {
 			return err
@@ -124,7 +79,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, meta Meta) (
 		if err := tx.UpdateRefreshToken(ctx, rt); err != nil {
 			return err
 		}
-		sess.LastSeenAt, sess.ExpiresAt = now, now.Add(s.sessionTTL)
+		sess.LastSeenAt, sess.ExpiresAt = now, now.Add(k.sessionTTL)
 		if meta.IP != "" {
 			sess.IP = meta.IP
 		}
@@ -139,8 +94,8 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, meta Meta) (
 		return nil
 	})
 	if err == nil && !reused {
-		if login.User, err = s.store.User(ctx, login.Session.UserID); err == nil {
-			login.Username, err = usernameOf(ctx, s.store, login.User.ID)
+		if login.User, err = k.store.User(ctx, login.Session.UserID); err == nil {
+			login.Username, err = usernameOf(ctx, k.store, login.User.ID)
 		}
 	}
 	switch {
@@ -151,20 +106,20 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, meta Meta) (
 	case reused:
 		return nil, wxlogin.Errorf(wxlogin.EUNAUTHORIZED, "this refresh token was already used; the session is revoked, log in again")
 	}
-	return s.signAccess(login)
+	return k.signAccess(login)
 }
 
 var errRefresh = wxlogin.Errorf(wxlogin.EUNAUTHORIZED, "the refresh token is invalid, expired or revoked")
 
 // Logout revokes the session. Errors: ENOTFOUND.
-func (s *Service) Logout(ctx context.Context, p *Principal, meta Meta) error {
-	return s.revokeSession(ctx, p.UserID, p.SessionID, p.UserID, "logout", meta)
+func (k *SessionKeeper) Logout(ctx context.Context, p *Principal, meta Meta) error {
+	return k.revokeSession(ctx, p.UserID, p.SessionID, p.UserID, "logout", meta)
 }
 
 // LogoutAll revokes every session of the principal's user.
-func (s *Service) LogoutAll(ctx context.Context, p *Principal, meta Meta) error {
-	return s.store.Update(ctx, func(tx wxlogin.Tx) error {
-		now := s.now()
+func (k *SessionKeeper) LogoutAll(ctx context.Context, p *Principal, meta Meta) error {
+	return k.store.Update(ctx, func(tx wxlogin.Tx) error {
+		now := k.now()
 		ids, err := tx.RevokeUserSessions(ctx, p.UserID, now)
 		if err != nil {
 			return err
@@ -176,19 +131,19 @@ func (s *Service) LogoutAll(ctx context.Context, p *Principal, meta Meta) error 
 
 // RevokeSession revokes one of the principal's own sessions. Errors: ENOTFOUND (no such session of
 // this user).
-func (s *Service) RevokeSession(ctx context.Context, p *Principal, sessionID string, meta Meta) error {
-	return s.revokeSession(ctx, p.UserID, sessionID, p.UserID, "session.revoke", meta)
+func (k *SessionKeeper) RevokeSession(ctx context.Context, p *Principal, sessionID string, meta Meta) error {
+	return k.revokeSession(ctx, p.UserID, sessionID, p.UserID, "session.revoke", meta)
 }
 
-func (s *Service) revokeSession(ctx context.Context, userID, sessionID, actor, event string, meta Meta) error {
-	return s.store.Update(ctx, func(tx wxlogin.Tx) error {
+func (k *SessionKeeper) revokeSession(ctx context.Context, userID, sessionID, actor, event string, meta Meta) error {
+	return k.store.Update(ctx, func(tx wxlogin.Tx) error {
 		sess, err := tx.Session(ctx, sessionID)
 		if wxlogin.ErrorCode(err) == wxlogin.ENOTFOUND || (err == nil && sess.UserID != userID) {
 			return wxlogin.Errorf(wxlogin.ENOTFOUND, "no such session")
 		} else if err != nil {
 			return err
 		}
-		now := s.now()
+		now := k.now()
 		if sess.RevokedAt.IsZero() {
 			sess.RevokedAt = now
 			if err := tx.UpdateSession(ctx, sess); err != nil {
@@ -200,62 +155,13 @@ func (s *Service) revokeSession(ctx context.Context, userID, sessionID, actor, e
 	})
 }
 
-// Profile is a user as the user sees themselves.
-type Profile struct {
-	User       *wxlogin.User
-	Username   string
-	Identities []*wxlogin.Identity
-}
-
-// Me returns the profile of the principal's user. Errors: EUNAUTHORIZED (user gone).
-func (s *Service) Me(ctx context.Context, p *Principal) (*Profile, error) {
-	if !s.hot.enabled() {
-		return s.profile(ctx, p.UserID)
-	}
-	now := s.now()
-	if prof, ok := s.hot.profiles.Get(p.UserID, now); ok {
-		return prof, nil
-	}
-	slot := s.hot.profiles.Reserve(p.UserID)
-	prof, err := s.profile(ctx, p.UserID)
-	if err != nil {
-		s.hot.profiles.Release(p.UserID, slot)
-		return nil, err
-	}
-	s.hot.profiles.Fill(p.UserID, slot, prof, now.Add(cacheTTL))
-	return prof, nil
-}
-
-// profile reads a user's profile from the store. Errors: EUNAUTHORIZED (user gone), the store's.
-func (s *Service) profile(ctx context.Context, userID string) (*Profile, error) {
-	u, err := s.store.User(ctx, userID)
-	if wxlogin.ErrorCode(err) == wxlogin.ENOTFOUND {
-		return nil, errUnauthorized
-	} else if err != nil {
-		return nil, err
-	}
-	prof := &Profile{User: u}
-	if a, err := s.store.AccountByUser(ctx, u.ID); err == nil {
-		prof.Username = a.Username
-	} else if wxlogin.ErrorCode(err) != wxlogin.ENOTFOUND {
-		return nil, err
-	}
-	if prof.Identities, err = s.store.IdentitiesByUser(ctx, u.ID); err != nil {
-		return nil, err
-	}
-	for _, id := range prof.Identities {
-		id.SessionKey = nil // a profile never needs it, and profiles are cached
-	}
-	return prof, nil
-}
-
 // Sessions returns the user's active sessions, newest first.
-func (s *Service) Sessions(ctx context.Context, p *Principal) ([]*wxlogin.Session, error) {
-	all, err := s.store.SessionsByUser(ctx, p.UserID)
+func (k *SessionKeeper) Sessions(ctx context.Context, p *Principal) ([]*wxlogin.Session, error) {
+	all, err := k.store.SessionsByUser(ctx, p.UserID)
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
+	now := k.now()
 	active := all[:0]
 	for _, sess := range all {
 		if sess.Active(now) {
@@ -277,8 +183,8 @@ type Introspection struct {
 
 // Introspect tells a business service whether an access token is active and whom it speaks for.
 // An invalid, expired or revoked token is simply not active (no error).
-func (s *Service) Introspect(ctx context.Context, accessToken string) (*Introspection, error) {
-	p, err := s.Authenticate(ctx, accessToken)
+func (k *SessionKeeper) Introspect(ctx context.Context, accessToken string) (*Introspection, error) {
+	p, err := k.Authenticate(ctx, accessToken)
 	if wxlogin.ErrorCode(err) == wxlogin.EUNAUTHORIZED {
 		return &Introspection{}, nil
 	} else if err != nil {
@@ -289,36 +195,10 @@ func (s *Service) Introspect(ctx context.Context, accessToken string) (*Introspe
 }
 
 // Tokens returns the token issuer (JWKS for the HTTP layer).
-func (s *Service) Tokens() *token.Issuer { return s.tokens }
+func (k *SessionKeeper) Tokens() *token.Issuer { return k.tokens }
+
+// JWKS returns the JSON Web Key Set of the keys that verify access tokens.
+func (k *SessionKeeper) JWKS() []byte { return k.tokens.JWKS() }
 
 // Ready returns nil when the store answers.
-func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
-
-// SignupEnabled reports whether POST /v1/accounts is on.
-func (s *Service) SignupEnabled() bool { return s.signup }
-
-// SetDisabled disables (or enables) a user. Disabling revokes every session of the user in the same
-// transaction, so no access token of theirs is accepted from then on; a disabled user cannot log
-// in, refresh, or be merged into another user. actor goes to the audit trail. Errors: ENOTFOUND.
-func (s *Service) SetDisabled(ctx context.Context, actor, userID string, disabled bool, meta Meta) error {
-	return s.store.Update(ctx, func(tx wxlogin.Tx) error {
-		u, err := tx.User(ctx, userID)
-		if err != nil {
-			return err
-		}
-		now := s.now()
-		u.Disabled, u.UpdatedAt = disabled, now
-		if err := tx.UpdateUser(ctx, u); err != nil {
-			return err
-		}
-		event, revoked := "user.enable", []string(nil)
-		if disabled {
-			event = "user.disable"
-			if revoked, err = tx.RevokeUserSessions(ctx, userID, now); err != nil {
-				return err
-			}
-		}
-		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: now, Type: event, ActorID: actor, UserID: userID, IP: meta.IP, UserAgent: meta.UserAgent,
-			Detail: detail("sessions_revoked", strconv.Itoa(len(revoked)))})
-	})
-}
+func (s *Service) Ready(ctx context.Context) error { return s.core.store.Ping(ctx) }

@@ -11,11 +11,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wxlogin/wxlogin/app"
 	"github.com/wxlogin/wxlogin/auth"
 	wxhttp "github.com/wxlogin/wxlogin/http"
 	"github.com/wxlogin/wxlogin/keyring"
 	"github.com/wxlogin/wxlogin/sqlite"
-	"github.com/wxlogin/wxlogin/token"
 )
 
 // benchServer returns the API handler on SQLite, logging like serve does (JSON, info) to nowhere,
@@ -33,17 +33,16 @@ func benchServer(b *testing.B) (http.Handler, string) {
 	}
 	k, _ := keyring.Generate("k1")
 	ring, _ := keyring.New(k)
-	issuer, err := token.New(ctx, token.Options{Keys: st, Sealer: ring})
-	if err != nil {
-		b.Fatal(err)
-	}
-	svc, err := auth.New(auth.Config{Store: st, Tokens: issuer, Sealer: ring, Signup: true,
-		Argon2: auth.Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1}})
-	if err != nil {
-		b.Fatal(err)
-	}
 	logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	h := wxhttp.NewServer(logger, wxhttp.Config{IntrospectionClients: map[string]string{"svc": "svc-secret"}}, svc)
+	a, err := app.New(ctx, app.Config{
+		Auth:   auth.Config{Store: st, Sealer: ring, Signup: true, Argon2: auth.Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1}},
+		HTTP:   wxhttp.Config{IntrospectionClients: map[string]string{"svc": "svc-secret"}},
+		Logger: logger,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc, h := a.Service, a.Handler
 	if _, err := svc.SignUp(ctx, "bench", "correct horse battery", auth.Meta{}); err != nil {
 		b.Fatal(err)
 	}

@@ -15,12 +15,11 @@ import (
 	"time"
 
 	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/app"
 	"github.com/wxlogin/wxlogin/auth"
 	wxhttp "github.com/wxlogin/wxlogin/http"
 	"github.com/wxlogin/wxlogin/keyring"
 	"github.com/wxlogin/wxlogin/sqlite"
-	"github.com/wxlogin/wxlogin/token"
-	"github.com/wxlogin/wxlogin/wechat"
 	"github.com/wxlogin/wxlogin/wechatsim"
 )
 
@@ -105,27 +104,22 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	}
 	key, _ := keyring.Generate("k1")
 	e.ring, _ = keyring.New(key)
-	issuer, err := token.New(ctx, token.Options{Keys: e.store, Sealer: e.ring, Issuer: "wxlogin-test", Now: e.clock.Now})
-	if err != nil {
-		t.Fatal(err)
+	cfg := app.Config{
+		Auth:          auth.Config{Store: e.store, Sealer: e.ring, Signup: true, Argon2: auth.Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1}},
+		HTTP:          wxhttp.Config{IntrospectionClients: map[string]string{clientID: clientSec}, Issuer: "wxlogin-test"},
+		Apps:          []wxlogin.App{{ID: appA, Secret: secretA, Platform: platform}, {ID: appB, Secret: secretB, Platform: platform}, {ID: appC, Secret: secretC}},
+		WeChatBaseURL: simSrv.URL, WeChatHTTPClient: &http.Client{Timeout: 2 * time.Second},
+		Issuer: "wxlogin-test", Now: e.clock.Now, Logger: logger,
 	}
-	httpClient := &http.Client{Timeout: 2 * time.Second}
-	var apps []auth.AppClient
-	for _, a := range []wxlogin.App{{ID: appA, Secret: secretA, Platform: platform}, {ID: appB, Secret: secretB, Platform: platform}, {ID: appC, Secret: secretC}} {
-		apps = append(apps, auth.AppClient{App: a, WeChat: wechat.NewClient(wechat.Config{BaseURL: simSrv.URL, AppID: a.ID, Secret: a.Secret,
-			HTTPClient: httpClient, Now: e.clock.Now, Logger: logger})})
-	}
-	acfg := auth.Config{Store: e.store, Tokens: issuer, Sealer: e.ring, Apps: apps, Signup: true, Now: e.clock.Now, Logger: logger,
-		Argon2: auth.Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1}}
-	hcfg := wxhttp.Config{IntrospectionClients: map[string]string{clientID: clientSec}, Issuer: "wxlogin-test", Now: e.clock.Now}
 	for _, o := range opts {
-		o(&acfg, &hcfg)
+		o(&cfg.Auth, &cfg.HTTP)
 	}
-	e.svc, err = auth.New(acfg)
+	a, err := app.New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := wxhttp.NewServer(logger, hcfg, e.svc)
+	e.svc = a.Service
+	h := a.Handler
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(&teeWriter{ResponseWriter: w, tee: e.bodies}, r)
 	}))

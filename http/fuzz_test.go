@@ -13,12 +13,11 @@ import (
 	"time"
 
 	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/app"
 	"github.com/wxlogin/wxlogin/auth"
 	wxhttp "github.com/wxlogin/wxlogin/http"
 	"github.com/wxlogin/wxlogin/keyring"
 	"github.com/wxlogin/wxlogin/sqlite"
-	"github.com/wxlogin/wxlogin/token"
-	"github.com/wxlogin/wxlogin/wechat"
 	"github.com/wxlogin/wxlogin/wechatsim"
 )
 
@@ -49,21 +48,18 @@ func newFuzzStack(f *testing.F) *fuzzStack {
 	}
 	key, _ := keyring.Generate("k1")
 	ring, _ := keyring.New(key)
-	issuer, err := token.New(ctx, token.Options{Keys: store, Sealer: ring, Issuer: "wxlogin-test", Now: now})
+	a, err := app.New(ctx, app.Config{
+		Auth: auth.Config{Store: store, Sealer: ring, Signup: true, PhoneLogin: true, CloudRun: true,
+			Argon2: auth.Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1}},
+		HTTP:          wxhttp.Config{IntrospectionClients: map[string]string{clientID: clientSec}, Issuer: "wxlogin-test"},
+		Apps:          []wxlogin.App{{ID: appA, Secret: secretA, Platform: platform}, {ID: appC, Secret: secretC}},
+		WeChatBaseURL: simSrv.URL, WeChatHTTPClient: &http.Client{Timeout: 2 * time.Second},
+		Issuer: "wxlogin-test", Now: now, Logger: logger,
+	})
 	if err != nil {
 		f.Fatal(err)
 	}
-	var apps []auth.AppClient
-	for _, a := range []wxlogin.App{{ID: appA, Secret: secretA, Platform: platform}, {ID: appC, Secret: secretC}} {
-		apps = append(apps, auth.AppClient{App: a, WeChat: wechat.NewClient(wechat.Config{BaseURL: simSrv.URL, AppID: a.ID, Secret: a.Secret,
-			HTTPClient: &http.Client{Timeout: 2 * time.Second}, Now: now, Logger: logger})})
-	}
-	svc, err := auth.New(auth.Config{Store: store, Tokens: issuer, Sealer: ring, Apps: apps, Signup: true, PhoneLogin: true, CloudRun: true,
-		Now: now, Logger: logger, Argon2: auth.Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1}})
-	if err != nil {
-		f.Fatal(err)
-	}
-	s := &fuzzStack{h: wxhttp.NewServer(logger, wxhttp.Config{IntrospectionClients: map[string]string{clientID: clientSec}, Issuer: "wxlogin-test", Now: now}, svc), sim: sim}
+	s := &fuzzStack{h: a.Handler, sim: sim}
 	code, _ := sim.Login(appA, "fuzz")
 	rec := s.serve(httptest.NewRequest("POST", "/v1/login/wechat", strings.NewReader(`{"appid":"`+appA+`","code":"`+code+`"}`)), "application/json")
 	var tk tokens

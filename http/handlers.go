@@ -18,6 +18,12 @@ func loginHandler[Req any](s *server, login func(r *http.Request, req *Req) (*au
 			s.writeError(w, r, err)
 			return
 		}
+		if lr, ok := any(&req).(limitedRequest); ok {
+			if err := s.limitDecoded(r, lr.limitInput()); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
 		l, err := login(r, &req)
 		if err != nil {
 			s.writeError(w, r, err)
@@ -179,6 +185,10 @@ func (s *server) handleSignUp() http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
+		if err := s.limitDecoded(r, req.limitInput()); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		u, err := s.svc.SignUp(r.Context(), req.Username, req.Password, s.meta(r))
 		if err != nil {
 			s.writeError(w, r, err)
@@ -276,7 +286,7 @@ func (s *server) handleJWKS() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "public, max-age=300")
-		_, _ = w.Write(s.svc.Tokens().JWKS())
+		_, _ = w.Write(s.svc.JWKS())
 	})
 }
 

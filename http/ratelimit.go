@@ -1,14 +1,11 @@
 package http
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/auth"
 )
 
 // Limiter counts events per key in windows. *redis.Limiter (shared by every instance) and
@@ -275,36 +273,66 @@ func hashKey(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// peekedBody holds the fields rate limits key on; peekBody fills what it can and leaves the body
-// for the handler's decoder, which reports any error.
-type peekedBody struct {
-	AppID        string `json:"appid"`
-	Username     string `json:"username"`
-	Password     string `json:"password"`
-	RefreshToken string `json:"refresh_token"`
+// limitInput is what the body-keyed limits count, taken from the request the handler decoded:
+// the limits see exactly the input the handler and the service see (one parse, by decode).
+type limitInput struct {
+	appID    string
+	username string // as sent; the service's auth.UsernameKey makes it the account's key
+	password bool   // the request checks a password (an argon2id hash)
+	refresh  string // the refresh token of POST /v1/token/refresh
 }
 
-// peekBody reads up to max bytes of r's JSON body, puts them back in front of the rest, and
-// returns the fields it could decode (zero values when the body is not a JSON object).
-func peekBody(r *http.Request, max int64) peekedBody {
-	var p peekedBody
-	if r.Body == nil || r.Body == http.NoBody {
-		return p
+// limitedRequest is a decoded request that body-keyed limits apply to.
+type limitedRequest interface{ limitInput() limitInput }
+
+func (r *loginWeChatRequest) limitInput() limitInput {
+	return limitInput{appID: r.AppID, username: r.Username, password: r.Username != "" || r.Password != ""}
+}
+func (r *loginPasswordRequest) limitInput() limitInput {
+	return limitInput{appID: r.AppID, username: r.Username, password: true}
+}
+func (r *signUpRequest) limitInput() limitInput {
+	return limitInput{username: r.Username, password: true}
+}
+func (r *loginPhoneRequest) limitInput() limitInput { return limitInput{appID: r.AppID} }
+func (r *refreshRequest) limitInput() limitInput    { return limitInput{refresh: r.RefreshToken} }
+
+// limitDecoded applies the limits keyed on a decoded request, after the address limits of the
+// route's middleware (limitLogin, limitRefresh, limitPhone) passed:
+//   - a login or sign-up that checks a password counts against the password limits, per address
+//     and per account; any other login against the per-app-and-address login limit;
+//   - a phone login counts against the phone limit per app and address;
+//   - a refresh counts against the per-token refresh limit.
+func (s *server) limitDecoded(r *http.Request, in limitInput) error {
+	ctx, l := r.Context(), s.limits.limits
+	ip := limitKeyIP(s.clientIP(r))
+	switch r.URL.Path {
+	case "/v1/token/refresh":
+		if in.refresh == "" {
+			return nil
+		}
+		return s.limits.check(ctx, "refresh_token", l.RefreshIdentity, hashKey(in.refresh), "too many refreshes of this token")
 	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, max+1))
-	r.Body = struct {
-		io.Reader
-		io.Closer
-	}{io.MultiReader(bytes.NewReader(b), r.Body), r.Body}
-	if err != nil || int64(len(b)) > max {
-		return p
+	if in.password {
+		if err := s.limits.check(ctx, "password_ip", l.PasswordIP, ip, "too many sign-in attempts from this address"); err != nil {
+			return err
+		}
+		if in.username != "" {
+			if err := s.limits.check(ctx, "password_user", l.PasswordIdentity, hashKey(auth.UsernameKey(in.username)), "too many sign-in attempts for this account"); err != nil {
+				return err
+			}
+		}
+	} else if err := s.limits.check(ctx, "login_app_ip", l.LoginIdentity, hashKey(in.appID, ip), "too many logins from this address"); err != nil {
+		return err
 	}
-	_ = json.Unmarshal(b, &p) // partial results on error are fine: the decoder rejects the body
-	return p
+	if r.URL.Path == "/v1/login/phone" {
+		return s.limits.check(ctx, "phone_id", l.PhoneIdentity, hashKey("app", in.appID, ip), "too many phone number requests")
+	}
+	return nil
 }
 
-// limitLogin applies the login limits, and the password limits when the request carries a
-// username, before next runs.
+// limitLogin applies the per-address login limit before next runs; the limits keyed on the body
+// run once the handler decoded it (limitDecoded).
 func (s *server) limitLogin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, l := r.Context(), s.limits.limits
@@ -313,70 +341,43 @@ func (s *server) limitLogin(next http.Handler) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		var body peekedBody
-		if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
-			body = peekBody(r, s.cfg.MaxBodyBytes)
-		}
-		if r.URL.Path == "/v1/login/cloud" {
-			body.AppID = r.Header.Get("X-WX-APPID")
-		}
-		if body.Username != "" || body.Password != "" {
-			if err := s.limits.check(ctx, "password_ip", l.PasswordIP, ip, "too many sign-in attempts from this address"); err != nil {
+		if r.URL.Path == "/v1/login/cloud" { // no body: the app comes in a header
+			if err := s.limits.check(ctx, "login_app_ip", l.LoginIdentity, hashKey(r.Header.Get("X-WX-APPID"), ip), "too many logins from this address"); err != nil {
 				s.writeError(w, r, err)
 				return
 			}
-			user := strings.ToLower(strings.TrimSpace(body.Username))
-			if user != "" {
-				if err := s.limits.check(ctx, "password_user", l.PasswordIdentity, hashKey(user), "too many sign-in attempts for this account"); err != nil {
-					s.writeError(w, r, err)
-					return
-				}
-			}
-		} else if err := s.limits.check(ctx, "login_app_ip", l.LoginIdentity, hashKey(body.AppID, ip), "too many logins from this address"); err != nil {
-			s.writeError(w, r, err)
-			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// limitRefresh applies the refresh limits before next runs.
+// limitRefresh applies the per-address refresh limit before next runs; the per-token limit runs
+// once the handler decoded the body (limitDecoded).
 func (s *server) limitRefresh(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, l := r.Context(), s.limits.limits
-		if err := s.limits.check(ctx, "refresh_ip", l.RefreshIP, limitKeyIP(s.clientIP(r)), "too many refreshes from this address"); err != nil {
+		if err := s.limits.check(r.Context(), "refresh_ip", s.limits.limits.RefreshIP, limitKeyIP(s.clientIP(r)), "too many refreshes from this address"); err != nil {
 			s.writeError(w, r, err)
 			return
-		}
-		if tok := peekBody(r, s.cfg.MaxBodyBytes).RefreshToken; tok != "" {
-			if err := s.limits.check(ctx, "refresh_token", l.RefreshIdentity, hashKey(tok), "too many refreshes of this token"); err != nil {
-				s.writeError(w, r, err)
-				return
-			}
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// limitPhone applies the phone limits before next runs: per user when authenticated (place it
-// inside s.authenticated), else per appid + IP.
+// limitPhone applies the phone limits before next runs: per address, and per user when
+// authenticated (place it inside s.authenticated). A phone login's per-app-and-address limit runs
+// once the handler decoded the body (limitDecoded).
 func (s *server) limitPhone(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, l := r.Context(), s.limits.limits
-		ip := limitKeyIP(s.clientIP(r))
-		if err := s.limits.check(ctx, "phone_ip", l.PhoneIP, ip, "too many phone number requests from this address"); err != nil {
+		if err := s.limits.check(ctx, "phone_ip", l.PhoneIP, limitKeyIP(s.clientIP(r)), "too many phone number requests from this address"); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		id := ""
 		if p := principal(r); p != nil {
-			id = hashKey("user", p.UserID)
-		} else {
-			id = hashKey("app", peekBody(r, s.cfg.MaxBodyBytes).AppID, ip)
-		}
-		if err := s.limits.check(ctx, "phone_id", l.PhoneIdentity, id, "too many phone number requests"); err != nil {
-			s.writeError(w, r, err)
-			return
+			if err := s.limits.check(ctx, "phone_id", l.PhoneIdentity, hashKey("user", p.UserID), "too many phone number requests"); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
 		}
 		next.ServeHTTP(w, r)
 	})

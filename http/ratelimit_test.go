@@ -393,3 +393,38 @@ func TestMemoryLimiter(t *testing.T) {
 		t.Fatalf("%d windows held after every other window ended", m.Len())
 	}
 }
+
+// The password limits count what the handler decodes, whatever the case of the media type: a
+// Content-Type of "Application/JSON; charset=UTF-8" is accepted by the handler, so it is counted.
+func TestRateLimitPasswordMediaTypeCase(t *testing.T) {
+	e := newEnv(t, withLimits(wxhttp.RateLimits{
+		PasswordIP:       wxhttp.RateLimit{Limit: 100, Window: time.Minute},
+		PasswordIdentity: wxhttp.RateLimit{Limit: 2, Window: 5 * time.Minute},
+	}))
+	if r := e.doFrom("10.2.0.1", "POST", "/v1/accounts", "", map[string]string{"username": "vera", "password": "correct-horse"}); r.Status != 201 {
+		t.Fatalf("sign-up: %d %s", r.Status, r.Body)
+	}
+	for i, ct := range []string{"Application/JSON", "APPLICATION/JSON; charset=UTF-8"} {
+		req := e.request("POST", "/v1/login/password", "", map[string]string{"username": "vera", "password": "wrong-" + strconv.Itoa(i) + "-pass"})
+		req.Header.Set("Content-Type", ct)
+		req.Header.Set("X-Forwarded-For", "10.2.0."+strconv.Itoa(2+i))
+		r := e.send(req)
+		if i == 0 && r.Status != 401 {
+			t.Fatalf("%s: wrong password answered %d %s, want 401", ct, r.Status, r.Body)
+		}
+		if i == 1 {
+			mustLimited(t, r, 5*time.Minute)
+		}
+	}
+	// Per address too.
+	e2 := newEnv(t, withLimits(wxhttp.RateLimits{PasswordIP: wxhttp.RateLimit{Limit: 1, Window: time.Minute}}))
+	for i := 0; i < 2; i++ {
+		req := e2.request("POST", "/v1/login/password", "", map[string]string{"username": "user" + strconv.Itoa(i), "password": "whatever-pass"})
+		req.Header.Set("Content-Type", "Application/Json")
+		req.Header.Set("X-Forwarded-For", "10.2.1.1")
+		r := e2.send(req)
+		if i == 1 {
+			mustLimited(t, r, time.Minute)
+		}
+	}
+}

@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
-
-	"github.com/wxlogin/wxlogin/auth"
 )
 
 // Config configures the HTTP API.
@@ -42,8 +40,8 @@ type Config struct {
 	Ready []ReadyCheck
 }
 
-// NewServer returns the HTTP handler of the whole API.
-func NewServer(logger *slog.Logger, cfg Config, svc *auth.Service) http.Handler {
+// NewServer returns the HTTP handler of the whole API over svc (an *auth.Service).
+func NewServer(logger *slog.Logger, cfg Config, svc Service) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -69,7 +67,7 @@ func NewServer(logger *slog.Logger, cfg Config, svc *auth.Service) http.Handler 
 type server struct {
 	log     *slog.Logger
 	cfg     Config
-	svc     *auth.Service
+	svc     Service
 	clients map[string][32]byte // client id → sha256(secret)
 	limits  *rateLimiter
 	admins  []adminToken // sorted by name

@@ -8,14 +8,14 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/wxlogin/wxlogin/auth"
+	"github.com/wxlogin/wxlogin"
 )
 
 const pending = "pending"
 
-// CodeCache returns an auth.CodeCache shared by every instance on this Redis, remembering settled
+// CodeCache returns an wxlogin.CodeCache shared by every instance on this Redis, remembering settled
 // exchanges for window (window <= 0: not at all; Settle then only releases the key).
-func (c *Client) CodeCache(window time.Duration) auth.CodeCache {
+func (c *Client) CodeCache(window time.Duration) wxlogin.CodeCache {
 	return &codeCache{c: c, window: window}
 }
 
@@ -48,10 +48,10 @@ return 0`)
 
 func (cc *codeCache) key(k string) string { return cc.c.key("code:", k) }
 
-// Claim implements auth.CodeCache: SET key "pending" NX PX <inflight TTL>; a caller that does not
+// Claim implements wxlogin.CodeCache: SET key "pending" NX PX <inflight TTL>; a caller that does not
 // get it polls every 25 ms until the key holds a result (returned), disappears (claimed again) or
 // ctx ends. Errors: Redis errors, a stored value that does not decode, ctx's.
-func (cc *codeCache) Claim(ctx context.Context, key string) (*auth.CodeResult, error) {
+func (cc *codeCache) Claim(ctx context.Context, key string) (*wxlogin.CodeResult, error) {
 	k := cc.key(key)
 	var tick *time.Ticker
 	for {
@@ -64,7 +64,7 @@ func (cc *codeCache) Claim(ctx context.Context, key string) (*auth.CodeResult, e
 		}
 		if len(vals) > 1 {
 			if v, _ := vals[1].(string); v != pending {
-				var res auth.CodeResult
+				var res wxlogin.CodeResult
 				if err := json.Unmarshal([]byte(v), &res); err != nil {
 					return nil, fmt.Errorf("redis: stored code result does not decode")
 				}
@@ -83,9 +83,9 @@ func (cc *codeCache) Claim(ctx context.Context, key string) (*auth.CodeResult, e
 	}
 }
 
-// Settle implements auth.CodeCache: res is stored for the window unless the key already holds a
+// Settle implements wxlogin.CodeCache: res is stored for the window unless the key already holds a
 // result; nil deletes the key only while it is pending. Errors: Redis errors.
-func (cc *codeCache) Settle(ctx context.Context, key string, res *auth.CodeResult) error {
+func (cc *codeCache) Settle(ctx context.Context, key string, res *wxlogin.CodeResult) error {
 	k := cc.key(key)
 	var err error
 	if res == nil {

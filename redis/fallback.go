@@ -7,20 +7,19 @@ import (
 	"time"
 
 	"github.com/wxlogin/wxlogin"
-	"github.com/wxlogin/wxlogin/wechat"
 )
 
-// FallbackTokenCache wraps a shared wechat.TokenCache (Redis) so that an outage of it does not make
+// FallbackTokenCache wraps a shared wxlogin.TokenCache (Redis) so that an outage of it does not make
 // every instance fetch new tokens and burn WeChat's daily token quota. It remembers the last token it
 // saw per app; when the shared cache fails, Get serves that token while it is still valid, and Lock
 // falls back to a lock within this process. It is safe for concurrent use.
 type FallbackTokenCache struct {
-	next wechat.TokenCache
+	next wxlogin.TokenCache
 	now  func() time.Time
 	log  *slog.Logger
 
 	mu    sync.Mutex
-	last  map[string]wechat.Token
+	last  map[string]wxlogin.WeChatToken
 	locks map[string]*localLock
 }
 
@@ -28,19 +27,19 @@ type localLock struct{ expires time.Time }
 
 // NewFallbackTokenCache returns a FallbackTokenCache in front of next. now and log may be nil
 // (time.Now, discard).
-func NewFallbackTokenCache(next wechat.TokenCache, now func() time.Time, log *slog.Logger) *FallbackTokenCache {
+func NewFallbackTokenCache(next wxlogin.TokenCache, now func() time.Time, log *slog.Logger) *FallbackTokenCache {
 	if now == nil {
 		now = time.Now
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &FallbackTokenCache{next: next, now: now, log: log, last: map[string]wechat.Token{}, locks: map[string]*localLock{}}
+	return &FallbackTokenCache{next: next, now: now, log: log, last: map[string]wxlogin.WeChatToken{}, locks: map[string]*localLock{}}
 }
 
-// Get implements wechat.TokenCache. When the shared cache fails, it returns the last token seen if
+// Get implements wxlogin.TokenCache. When the shared cache fails, it returns the last token seen if
 // it has not expired, and otherwise the shared cache's error.
-func (f *FallbackTokenCache) Get(ctx context.Context, appid string) (wechat.Token, bool, error) {
+func (f *FallbackTokenCache) Get(ctx context.Context, appid string) (wxlogin.WeChatToken, bool, error) {
 	tok, ok, err := f.next.Get(ctx, appid)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -57,19 +56,19 @@ func (f *FallbackTokenCache) Get(ctx context.Context, appid string) (wechat.Toke
 			slog.String("appid", appid), slog.String("error", err.Error()))
 		return last, true, nil
 	}
-	return wechat.Token{}, false, err
+	return wxlogin.WeChatToken{}, false, err
 }
 
-// Set implements wechat.TokenCache. The token is remembered even when the shared cache fails, whose
+// Set implements wxlogin.TokenCache. The token is remembered even when the shared cache fails, whose
 // error is returned.
-func (f *FallbackTokenCache) Set(ctx context.Context, appid string, tok wechat.Token) error {
+func (f *FallbackTokenCache) Set(ctx context.Context, appid string, tok wxlogin.WeChatToken) error {
 	f.mu.Lock()
 	f.last[appid] = tok
 	f.mu.Unlock()
 	return f.next.Set(ctx, appid, tok)
 }
 
-// Invalidate implements wechat.TokenCache, forgetting the remembered token too if it is accessToken.
+// Invalidate implements wxlogin.TokenCache, forgetting the remembered token too if it is accessToken.
 func (f *FallbackTokenCache) Invalidate(ctx context.Context, appid string, accessToken wxlogin.Secret) error {
 	f.mu.Lock()
 	if t, ok := f.last[appid]; ok && t.AccessToken == accessToken {
@@ -79,7 +78,7 @@ func (f *FallbackTokenCache) Invalidate(ctx context.Context, appid string, acces
 	return f.next.Invalidate(ctx, appid, accessToken)
 }
 
-// Lock implements wechat.TokenCache. When the shared cache fails, it takes a lock of this process
+// Lock implements wxlogin.TokenCache. When the shared cache fails, it takes a lock of this process
 // instead (held until unlock or ttl), so that at most one refresh per process runs during an
 // outage; err is then nil.
 func (f *FallbackTokenCache) Lock(ctx context.Context, appid string, ttl time.Duration) (func(), bool, error) {

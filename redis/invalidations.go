@@ -12,7 +12,7 @@ import (
 
 // Invalidations tells every instance at once which cached state a write made stale (a revoked
 // session, a changed profile), so that instances caching verified tokens drop it. It implements
-// auth.Invalidations.
+// wxlogin.Invalidations.
 type Invalidations struct{ c *Client }
 
 // Invalidations returns the invalidation channel of c.

@@ -19,7 +19,6 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/wxlogin/wxlogin"
-	"github.com/wxlogin/wxlogin/auth"
 	"github.com/wxlogin/wxlogin/redis"
 	"github.com/wxlogin/wxlogin/wechat"
 	"github.com/wxlogin/wxlogin/wechatsim"
@@ -99,7 +98,7 @@ func TestTokenGetSetTTL(t *testing.T) {
 		t.Fatalf("empty Get: ok %v err %v", ok, err)
 	}
 	exp := time.Now().Add(2 * time.Second)
-	if err := tc.Set(ctx, app, wechat.Token{AccessToken: "AT-1", ExpiresAt: exp}); err != nil {
+	if err := tc.Set(ctx, app, wxlogin.WeChatToken{AccessToken: "AT-1", ExpiresAt: exp}); err != nil {
 		t.Fatal(err)
 	}
 	got, ok, err := tc.Get(ctx, app)
@@ -120,7 +119,7 @@ func TestTokenGetSetTTL(t *testing.T) {
 	}
 
 	// Replacing.
-	if err := tc.Set(ctx, app, wechat.Token{AccessToken: "AT-2", ExpiresAt: time.Now().Add(150 * time.Millisecond)}); err != nil {
+	if err := tc.Set(ctx, app, wxlogin.WeChatToken{AccessToken: "AT-2", ExpiresAt: time.Now().Add(150 * time.Millisecond)}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _, _ := tc.Get(ctx, app); got.AccessToken != "AT-2" {
@@ -132,8 +131,8 @@ func TestTokenGetSetTTL(t *testing.T) {
 		t.Fatalf("expired token still there: ok %v err %v", ok, err)
 	}
 	// Setting an expired token removes the current one.
-	tc.Set(ctx, app, wechat.Token{AccessToken: "AT-3", ExpiresAt: time.Now().Add(time.Hour)})
-	tc.Set(ctx, app, wechat.Token{AccessToken: "AT-4", ExpiresAt: time.Now().Add(-time.Second)})
+	tc.Set(ctx, app, wxlogin.WeChatToken{AccessToken: "AT-3", ExpiresAt: time.Now().Add(time.Hour)})
+	tc.Set(ctx, app, wxlogin.WeChatToken{AccessToken: "AT-4", ExpiresAt: time.Now().Add(-time.Second)})
 	if _, ok, _ := tc.Get(ctx, app); ok {
 		t.Fatal("expired Set left a token")
 	}
@@ -148,8 +147,8 @@ func TestTokenInvalidateComparesAndDeletes(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	tc := e.open().TokenCache()
-	tc.Set(ctx, "wx1", wechat.Token{AccessToken: "new", ExpiresAt: time.Now().Add(time.Hour)})
-	tc.Set(ctx, "wx2", wechat.Token{AccessToken: "old", ExpiresAt: time.Now().Add(time.Hour)})
+	tc.Set(ctx, "wx1", wxlogin.WeChatToken{AccessToken: "new", ExpiresAt: time.Now().Add(time.Hour)})
+	tc.Set(ctx, "wx2", wxlogin.WeChatToken{AccessToken: "old", ExpiresAt: time.Now().Add(time.Hour)})
 
 	if err := tc.Invalidate(ctx, "wx1", "old"); err != nil {
 		t.Fatal(err)
@@ -174,7 +173,7 @@ func TestTokenInvalidateComparesAndDeletes(t *testing.T) {
 func TestLockExclusiveAcrossClients(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	caches := []wechat.TokenCache{e.open().TokenCache(), e.open().TokenCache()}
+	caches := []wxlogin.TokenCache{e.open().TokenCache(), e.open().TokenCache()}
 
 	const n = 20
 	var wins atomic.Int32
@@ -359,7 +358,7 @@ func TestFallbackWhenRedisUnreachable(t *testing.T) {
 	sim, base := newSim(t)
 	p, u := e.proxied()
 	var clients []*wechat.Client
-	var caches []wechat.TokenCache
+	var caches []wxlogin.TokenCache
 	for range 2 {
 		tc := e.openURL(u).TokenCache()
 		caches = append(caches, tc)
@@ -396,7 +395,7 @@ func TestFallbackWhenRedisUnreachable(t *testing.T) {
 		t.Fatal("fallback unlock did not release")
 	}
 	// Errors of the unreachable cache carry no token.
-	err = caches[0].Set(ctx, simApp, wechat.Token{AccessToken: "secret-token-value", ExpiresAt: time.Now().Add(time.Hour)})
+	err = caches[0].Set(ctx, simApp, wxlogin.WeChatToken{AccessToken: "secret-token-value", ExpiresAt: time.Now().Add(time.Hour)})
 	if err == nil || strings.Contains(err.Error(), "secret-token-value") {
 		t.Fatalf("Set while down: %v", err)
 	}
@@ -404,15 +403,15 @@ func TestFallbackWhenRedisUnreachable(t *testing.T) {
 
 // flaky is a TokenCache whose calls fail while down is set.
 type flaky struct {
-	wechat.TokenCache
+	wxlogin.TokenCache
 	down atomic.Bool
 }
 
 var errDown = errors.New("down")
 
-func (f *flaky) Get(ctx context.Context, appid string) (wechat.Token, bool, error) {
+func (f *flaky) Get(ctx context.Context, appid string) (wxlogin.WeChatToken, bool, error) {
 	if f.down.Load() {
-		return wechat.Token{}, false, errDown
+		return wxlogin.WeChatToken{}, false, errDown
 	}
 	return f.TokenCache.Get(ctx, appid)
 }
@@ -438,9 +437,9 @@ func TestFallbackTokenCache(t *testing.T) {
 	}
 	next.down.Store(false)
 	// Tokens seen through Get (set by another instance) are remembered.
-	next.Set(ctx, "wx1", wechat.Token{AccessToken: "A", ExpiresAt: now.Add(time.Minute)})
+	next.Set(ctx, "wx1", wxlogin.WeChatToken{AccessToken: "A", ExpiresAt: now.Add(time.Minute)})
 	f.Get(ctx, "wx1")
-	f.Set(ctx, "wx2", wechat.Token{AccessToken: "B", ExpiresAt: now.Add(time.Minute)})
+	f.Set(ctx, "wx2", wxlogin.WeChatToken{AccessToken: "B", ExpiresAt: now.Add(time.Minute)})
 	next.down.Store(true)
 	for app, want := range map[string]wxlogin.Secret{"wx1": "A", "wx2": "B"} {
 		if got, ok, err := f.Get(ctx, app); !ok || err != nil || got.AccessToken != want {
@@ -484,8 +483,8 @@ func TestFallbackTokenCache(t *testing.T) {
 func TestCodeCacheOneOwnerAcrossClients(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	caches := []auth.CodeCache{e.open().CodeCache(time.Minute), e.open().CodeCache(time.Minute)}
-	want := auth.CodeResult{AppID: "wx1", OpenID: "o1", IP: "10.0.0.1"}
+	caches := []wxlogin.CodeCache{e.open().CodeCache(time.Minute), e.open().CodeCache(time.Minute)}
+	want := wxlogin.CodeResult{AppID: "wx1", OpenID: "o1", IP: "10.0.0.1"}
 
 	const n = 10
 	var owners atomic.Int32
@@ -535,7 +534,7 @@ func TestCodeCacheRelease(t *testing.T) {
 	if res, err := a.Claim(ctx, "k"); res != nil || err != nil {
 		t.Fatalf("first claim: %v %v", res, err)
 	}
-	got := make(chan *auth.CodeResult, 1)
+	got := make(chan *wxlogin.CodeResult, 1)
 	go func() {
 		res, err := b.Claim(ctx, "k")
 		if err != nil {
@@ -559,7 +558,7 @@ func TestCodeCacheRelease(t *testing.T) {
 		t.Fatal("waiter not woken by release")
 	}
 	// The new owner holds it now: a third claimer waits, and gets its result.
-	want := &auth.CodeResult{AppID: "wx1", OpenID: "o2"}
+	want := &wxlogin.CodeResult{AppID: "wx1", OpenID: "o2"}
 	time.AfterFunc(50*time.Millisecond, func() { b.Settle(ctx, "k", want) })
 	if res, err := a.Claim(ctx, "k"); err != nil || res == nil || *res != *want {
 		t.Fatalf("third claim: %+v %v", res, err)
@@ -574,7 +573,7 @@ func TestCodeCacheExpiry(t *testing.T) {
 
 	// A settled result lasts for the window.
 	cc.Claim(ctx, "w")
-	cc.Settle(ctx, "w", &auth.CodeResult{AppID: "wx1", OpenID: "o"})
+	cc.Settle(ctx, "w", &wxlogin.CodeResult{AppID: "wx1", OpenID: "o"})
 	if res, _ := cc.Claim(ctx, "w"); res == nil {
 		t.Fatal("result not remembered")
 	}
@@ -604,7 +603,7 @@ func TestCodeCacheExpiry(t *testing.T) {
 	// Window 0 remembers nothing.
 	z := c.CodeCache(0)
 	z.Claim(ctx, "z")
-	z.Settle(ctx, "z", &auth.CodeResult{AppID: "wx1", OpenID: "o"})
+	z.Settle(ctx, "z", &wxlogin.CodeResult{AppID: "wx1", OpenID: "o"})
 	if res, err := z.Claim(ctx, "z"); res != nil || err != nil {
 		t.Fatalf("window 0: %v %v", res, err)
 	}

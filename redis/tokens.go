@@ -13,15 +13,14 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/wxlogin/wxlogin"
-	"github.com/wxlogin/wxlogin/wechat"
 )
 
 // TokenCache returns the WeChat access-token cache shared through Redis, wrapped in a
 // FallbackTokenCache so that a brief Redis outage is served from the last token seen by this
 // process. Every call returns the same cache.
-func (c *Client) TokenCache() wechat.TokenCache { return c.tokens }
+func (c *Client) TokenCache() wxlogin.TokenCache { return c.tokens }
 
-// tokenCache is the Redis wechat.TokenCache.
+// tokenCache is the Redis wxlogin.TokenCache.
 type tokenCache struct{ c *Client }
 
 type storedToken struct {
@@ -46,26 +45,26 @@ return 0`)
 
 func (t *tokenCache) key(appid string) string { return t.c.key("wxtoken:", appid) }
 
-// Get implements wechat.TokenCache. Errors: Redis errors, or a stored value that does not decode.
-func (t *tokenCache) Get(ctx context.Context, appid string) (wechat.Token, bool, error) {
+// Get implements wxlogin.TokenCache. Errors: Redis errors, or a stored value that does not decode.
+func (t *tokenCache) Get(ctx context.Context, appid string) (wxlogin.WeChatToken, bool, error) {
 	v, err := t.c.rdb.Get(ctx, t.key(appid)).Bytes()
 	if errors.Is(err, goredis.Nil) {
-		return wechat.Token{}, false, nil
+		return wxlogin.WeChatToken{}, false, nil
 	}
 	if err != nil {
-		return wechat.Token{}, false, fmt.Errorf("redis: get access token of %s: %w", appid, err)
+		return wxlogin.WeChatToken{}, false, fmt.Errorf("redis: get access token of %s: %w", appid, err)
 	}
 	var st storedToken
 	if err := json.Unmarshal(v, &st); err != nil || st.AccessToken == "" {
 		// The error of json.Unmarshal could quote the value: do not wrap it.
-		return wechat.Token{}, false, fmt.Errorf("redis: stored access token of %s does not decode", appid)
+		return wxlogin.WeChatToken{}, false, fmt.Errorf("redis: stored access token of %s does not decode", appid)
 	}
-	return wechat.Token{AccessToken: wxlogin.Secret(st.AccessToken), ExpiresAt: time.UnixMilli(st.ExpiresAtMS)}, true, nil
+	return wxlogin.WeChatToken{AccessToken: wxlogin.Secret(st.AccessToken), ExpiresAt: time.UnixMilli(st.ExpiresAtMS)}, true, nil
 }
 
-// Set implements wechat.TokenCache: the key expires with the token. An expired token deletes the
+// Set implements wxlogin.TokenCache: the key expires with the token. An expired token deletes the
 // key. Errors: Redis errors.
-func (t *tokenCache) Set(ctx context.Context, appid string, tok wechat.Token) error {
+func (t *tokenCache) Set(ctx context.Context, appid string, tok wxlogin.WeChatToken) error {
 	ttl := tok.ExpiresAt.Sub(t.c.opts.now())
 	var err error
 	if ttl < time.Millisecond {
@@ -80,7 +79,7 @@ func (t *tokenCache) Set(ctx context.Context, appid string, tok wechat.Token) er
 	return nil
 }
 
-// Invalidate implements wechat.TokenCache with an atomic compare-and-delete. Errors: Redis errors.
+// Invalidate implements wxlogin.TokenCache with an atomic compare-and-delete. Errors: Redis errors.
 func (t *tokenCache) Invalidate(ctx context.Context, appid string, accessToken wxlogin.Secret) error {
 	if err := invalidateScript.Run(ctx, t.c.rdb, []string{t.key(appid)}, accessToken.Reveal()).Err(); err != nil {
 		return fmt.Errorf("redis: invalidate access token of %s: %w", appid, err)
@@ -88,7 +87,7 @@ func (t *tokenCache) Invalidate(ctx context.Context, appid string, accessToken w
 	return nil
 }
 
-// Lock implements wechat.TokenCache with SET NX PX and a random token; unlock deletes the key only
+// Lock implements wxlogin.TokenCache with SET NX PX and a random token; unlock deletes the key only
 // while it still holds that token, within a 2 s timeout of its own. Errors: Redis errors.
 func (t *tokenCache) Lock(ctx context.Context, appid string, ttl time.Duration) (func(), bool, error) {
 	return t.c.lock(ctx, t.c.key("wxtoken-lock:", appid), ttl)

@@ -355,12 +355,8 @@ func incomplete(api, field string) error {
 	return &TransportError{API: api, Err: fmt.Errorf("response lacks %s", field)}
 }
 
-// Session is the result of code2Session.
-type Session struct {
-	OpenID     string
-	UnionID    string // "" unless the app is bound to an Open Platform account
-	SessionKey wxlogin.Secret
-}
+// Session is the result of code2Session (wxlogin.WeChatSession).
+type Session = wxlogin.WeChatSession
 
 // Code2Session exchanges a wx.login code for the user's openid, session_key and (for apps bound to
 // an Open Platform account) unionid. Errors: *APIError -1, 40029 (IsInvalidCode), 40163

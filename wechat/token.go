@@ -29,31 +29,12 @@ const (
 	refreshTimeout = 30 * time.Second
 )
 
-// Token is an access token and the time it stops being valid.
-type Token struct {
-	AccessToken wxlogin.Secret
-	ExpiresAt   time.Time
-}
+// Token is an app's access token and the time it stops being valid (wxlogin.WeChatToken).
+type Token = wxlogin.WeChatToken
 
-// TokenCache shares the app's access token between the instances of a deployment. Implementations
-// must be safe for concurrent use. Token.AccessToken is a wxlogin.Secret whose encoders redact it:
-// an implementation that serialises a Token must store AccessToken.Reveal().
-//
-// A Redis implementation: Get/Set a hash or JSON value with PX = time until ExpiresAt; Invalidate
-// with a Lua script that deletes the key only when it still holds accessToken; Lock with
-// SET lockkey <random> NX PX ttl, unlock with a Lua compare-and-delete of <random>.
-type TokenCache interface {
-	// Get returns the cached token of appid; ok is false when there is none. Callers check ExpiresAt.
-	Get(ctx context.Context, appid string) (tok Token, ok bool, err error)
-	// Set stores tok as appid's token, replacing any other.
-	Set(ctx context.Context, appid string, tok Token) error
-	// Invalidate deletes appid's token only if it is still accessToken (compare-and-delete), so a
-	// caller holding an old token cannot delete the new one another instance just stored.
-	Invalidate(ctx context.Context, appid string, accessToken wxlogin.Secret) error
-	// Lock takes appid's refresh lock for at most ttl. ok is false when someone else holds it.
-	// unlock releases it only if it is still ours (it may have expired and been taken by another).
-	Lock(ctx context.Context, appid string, ttl time.Duration) (unlock func(), ok bool, err error)
-}
+// TokenCache shares the app's access token between the instances of a deployment
+// (wxlogin.TokenCache; package redis implements it).
+type TokenCache = wxlogin.TokenCache
 
 // NewMemoryTokenCache returns a TokenCache for a single process. Its lock ignores ttl: a holder in
 // the same process always unlocks.

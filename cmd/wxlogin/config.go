@@ -61,6 +61,7 @@ type Config struct {
 	RateLimitRefreshIdentity  string        `yaml:"rate_limit_refresh_identity" doc:"refreshes per refresh token" default:"5/1m"`
 	RateLimitPhoneIP          string        `yaml:"rate_limit_phone_ip" doc:"phone login and phone verification per client IP" default:"30/1m"`
 	RateLimitPhoneIdentity    string        `yaml:"rate_limit_phone_identity" doc:"phone verifications per user; phone logins per appid + client IP" default:"10/1h"`
+	LockoutIP                 string        `yaml:"lockout_ip" doc:"failed password checks per client IP (COUNT/WINDOW, not off); past COUNT the address gets rate_limited until its window ends (counted by each instance)" default:"30/15m"`
 	MaxConcurrentRequests     int           `yaml:"max_concurrent_requests" doc:"requests in flight before others get 503 overloaded (0: no cap; health probes exempt)" default:"1024"`
 	ReadHeaderTimeout         time.Duration `yaml:"read_header_timeout" doc:"time to read a request's headers" default:"5s"`
 	ReadTimeout               time.Duration `yaml:"read_timeout" doc:"time to read a whole request" default:"15s"`

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/wxlogin/wxlogin/auth"
 	wxhttp "github.com/wxlogin/wxlogin/http"
 )
 
@@ -33,9 +34,25 @@ func (c *Config) rateLimits() (wxhttp.RateLimits, error) {
 	return out, nil
 }
 
+// lockout returns the password lock-out policy: lockout_failures and lockout_duration per account,
+// lockout_ip per client address. The error names the setting at fault.
+func (c *Config) lockout() (auth.LockoutPolicy, error) {
+	ip, err := wxhttp.ParseRateLimit(c.LockoutIP)
+	if err == nil && !ip.On() {
+		err = errors.New("must be COUNT/WINDOW such as 30/15m: the cap on failures per address cannot be off")
+	}
+	if err != nil {
+		return auth.LockoutPolicy{}, fmt.Errorf("lockout_ip %w", err)
+	}
+	return auth.LockoutPolicy{MaxFailures: c.LockoutFailures, LockFor: c.LockoutDuration, IPMaxFailures: ip.Limit, IPWindow: ip.Window}, nil
+}
+
 // validateLimits reports the first abuse limit that cannot work.
 func (c *Config) validateLimits() error {
 	if _, err := c.rateLimits(); err != nil {
+		return err
+	}
+	if _, err := c.lockout(); err != nil {
 		return err
 	}
 	switch {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wxlogin/wxlogin/auth"
 	wxhttp "github.com/wxlogin/wxlogin/http"
 	"github.com/wxlogin/wxlogin/wechatsim"
 )
@@ -38,6 +39,9 @@ func TestLimitConfig(t *testing.T) {
 	}
 	if cfg.MaxConcurrentRequests != 1024 || cfg.MaxHeaderBytes != 16384 || cfg.WriteTimeout != 30*time.Second {
 		t.Errorf("server limits %d %d %v", cfg.MaxConcurrentRequests, cfg.MaxHeaderBytes, cfg.WriteTimeout)
+	}
+	if lp, err := cfg.lockout(); err != nil || lp != (auth.LockoutPolicy{MaxFailures: 5, LockFor: 15 * time.Minute, IPMaxFailures: 30, IPWindow: 15 * time.Minute}) {
+		t.Errorf("default lock-out %+v, %v", lp, err)
 	}
 	// Dev keeps every limit on, twenty times as generous.
 	cfg.generousRateLimits()
@@ -65,6 +69,7 @@ func TestLimitConfig(t *testing.T) {
 		"WXLOGIN_READ_HEADER_TIMEOUT":         "0s",
 		"WXLOGIN_MAX_CONCURRENT_REQUESTS":     "-1",
 		"WXLOGIN_RATE_LIMIT_REFRESH_IDENTITY": "",
+		"WXLOGIN_LOCKOUT_IP":                  "off",
 	} {
 		env := map[string]string{key: val}
 		for k, v := range base {
@@ -153,5 +158,27 @@ func TestServeLimits(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 		t.Fatalf("16 KiB header with max_header_bytes 4096: %d", resp.StatusCode)
+	}
+}
+
+// TestServeLockoutIP: serve caps failed password checks per address at lockout_ip.
+func TestServeLockoutIP(t *testing.T) {
+	sim := wechatsim.New(wechatsim.Options{Apps: []wechatsim.App{{ID: "wx1234567890abcdef", Secret: "limits-test-app-secret"}}})
+	base := startServe(t, sim, map[string]string{"WXLOGIN_LOCKOUT_IP": "2/1h"})
+	status := func(user string) int {
+		resp, err := http.Post(base+"/v1/login/password", "application/json", strings.NewReader(`{"username":"`+user+`","password":"wrong-password"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, u := range []string{"ann", "bob"} {
+		if got := status(u); got != http.StatusUnauthorized {
+			t.Fatalf("failure %s: %d, want 401", u, got)
+		}
+	}
+	if got := status("cid"); got != http.StatusTooManyRequests {
+		t.Fatalf("third failure from one address with lockout_ip 2/1h: %d, want 429", got)
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/auth"
 	"github.com/wxlogin/wxlogin/keyring"
+	"github.com/wxlogin/wxlogin/keyring/reseal"
 	"github.com/wxlogin/wxlogin/token"
 	"github.com/wxlogin/wxlogin/wechatsim"
 )
@@ -207,16 +208,16 @@ func testReseal(t *testing.T, database string) {
 	original := snapshot()
 
 	// Dry run: counts, changes nothing.
-	rep, err := (&resealer{store: store, ring: ringBA, batch: 3, dryRun: true}).run(ctx)
+	rep, err := reseal.Run(ctx, reseal.Options{Store: store, Ring: ringBA, Batch: 3, DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCounts(t, "dry run, session_keys", rep.SessionKeys, resealCounts{Scanned: 10, Resealed: 7, Empty: 1, Unreadable: 2,
+	wantCounts(t, "dry run, session_keys", rep.SessionKeys, reseal.Counts{Scanned: 10, Resealed: 7, Empty: 1, Unreadable: 2,
 		Unknown: map[string]int{"klost": 1, "ka": 1}})
-	wantCounts(t, "dry run, signing keys", rep.SigningKeys, resealCounts{Scanned: 2, Resealed: 2})
+	wantCounts(t, "dry run, signing keys", rep.SigningKeys, reseal.Counts{Scanned: 2, Resealed: 2})
 	sameSealed("after the dry run", snapshot(), original)
 	var out bytes.Buffer
-	rep.write(&out, []string{"kb", "ka"})
+	rep.Write(&out, []string{"kb", "ka"})
 	if !strings.Contains(out.String(), "9 values are still sealed with older keys") || !strings.Contains(out.String(), "klost: 1") {
 		t.Errorf("dry-run report:\n%s", out.String())
 	}
@@ -240,41 +241,41 @@ func testReseal(t *testing.T, database string) {
 			}
 		}
 	}
-	rep, err = (&resealer{store: racing, ring: ringBA, batch: 3}).run(ctx)
+	rep, err = reseal.Run(ctx, reseal.Options{Store: racing, Ring: ringBA, Batch: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCounts(t, "first run, session_keys", rep.SessionKeys, resealCounts{Scanned: 10, Resealed: 5, Changed: 2, Empty: 1, Unreadable: 2,
+	wantCounts(t, "first run, session_keys", rep.SessionKeys, reseal.Counts{Scanned: 10, Resealed: 5, Changed: 2, Empty: 1, Unreadable: 2,
 		Unknown: map[string]int{"klost": 1, "ka": 1}})
-	wantCounts(t, "first run, signing keys", rep.SigningKeys, resealCounts{Scanned: 2, Resealed: 2})
+	wantCounts(t, "first run, signing keys", rep.SigningKeys, reseal.Counts{Scanned: 2, Resealed: 2})
 	after := snapshot()
 	if !bytes.Equal(after["o01"], fresh1) || !bytes.Equal(after["o02"], fresh2) {
 		t.Error("the reseal overwrote session_keys stored meanwhile")
 	}
 	sameSealed("unreadable values", after, original, "o09", "o10")
 	out.Reset()
-	rep.write(&out, []string{"kb", "ka"})
+	rep.Write(&out, []string{"kb", "ka"})
 	if !strings.Contains(out.String(), "2 values changed while this ran: run 'wxlogin keys reseal' again") {
 		t.Errorf("first report:\n%s", out.String())
 	}
 
 	// Run again: only o01 (the fresh value an old instance sealed with A) is left to reseal.
-	rep, err = (&resealer{store: store, ring: ringBA, batch: 3}).run(ctx)
+	rep, err = reseal.Run(ctx, reseal.Options{Store: store, Ring: ringBA, Batch: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCounts(t, "second run, session_keys", rep.SessionKeys, resealCounts{Scanned: 10, Resealed: 1, Current: 6, Empty: 1, Unreadable: 2,
+	wantCounts(t, "second run, session_keys", rep.SessionKeys, reseal.Counts{Scanned: 10, Resealed: 1, Current: 6, Empty: 1, Unreadable: 2,
 		Unknown: map[string]int{"klost": 1, "ka": 1}})
-	wantCounts(t, "second run, signing keys", rep.SigningKeys, resealCounts{Scanned: 2, Current: 2})
+	wantCounts(t, "second run, signing keys", rep.SigningKeys, reseal.Counts{Scanned: 2, Current: 2})
 	again := snapshot()
 	sameSealed("second run", again, after, "o02", "o03", "o04", "o05", "o06", "o07", "o09", "o10", keysBefore[0].ID, keysBefore[1].ID)
 	out.Reset()
-	rep.write(&out, []string{"kb", "ka"})
+	rep.Write(&out, []string{"kb", "ka"})
 	if !strings.Contains(out.String(), "every readable value is sealed with kb: ka may be removed from data_keys") {
 		t.Errorf("second report:\n%s", out.String())
 	}
 	// A third run changes nothing.
-	if rep, err = (&resealer{store: store, ring: ringBA, batch: 3}).run(ctx); err != nil || rep.SessionKeys.Resealed+rep.SigningKeys.Resealed != 0 {
+	if rep, err = reseal.Run(ctx, reseal.Options{Store: store, Ring: ringBA, Batch: 3}); err != nil || rep.SessionKeys.Resealed+rep.SigningKeys.Resealed != 0 {
 		t.Errorf("third run: %+v, %v", rep, err)
 	}
 	sameSealed("third run", snapshot(), again)
@@ -328,7 +329,7 @@ func testReseal(t *testing.T, database string) {
 }
 
 // wantCounts fails t when got differs from want.
-func wantCounts(t *testing.T, what string, got, want resealCounts) {
+func wantCounts(t *testing.T, what string, got, want reseal.Counts) {
 	t.Helper()
 	if len(want.Unknown) == 0 {
 		want.Unknown = nil

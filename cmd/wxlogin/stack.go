@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/app"
 	"github.com/wxlogin/wxlogin/auth"
 	wxhttp "github.com/wxlogin/wxlogin/http"
 	"github.com/wxlogin/wxlogin/keyring"
@@ -20,7 +21,6 @@ import (
 	"github.com/wxlogin/wxlogin/redis"
 	"github.com/wxlogin/wxlogin/sqlite"
 	"github.com/wxlogin/wxlogin/token"
-	"github.com/wxlogin/wxlogin/wechat"
 	"github.com/wxlogin/wxlogin/wechatsim"
 )
 
@@ -208,12 +208,6 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 		return nil, errors.New("the database is not migrated: run 'wxlogin migrate' first (or set migrate_on_start)")
 	}
 	m := metrics.New()
-	measured := metrics.InstrumentStore(store, m)
-	issuer, err := token.New(ctx, token.Options{Keys: measured, Sealer: ring, Issuer: cfg.Issuer, TTL: cfg.AccessTokenTTL,
-		Algorithm: cfg.SigningAlgorithm})
-	if err != nil {
-		return nil, fmt.Errorf("signing keys: %w", err)
-	}
 	if httpClient == nil {
 		httpClient = &http.Client{Timeout: cfg.WeChatTimeout}
 	}
@@ -221,8 +215,8 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 	// instance may keep them in memory.
 	var (
 		rc     *redis.Client
-		tokens = wechat.NewMemoryTokenCache()
-		codes  auth.CodeCache
+		tokens wxlogin.TokenCache
+		codes  wxlogin.CodeCache
 	)
 	if cfg.RedisURL != "" {
 		if rc, err = redis.Open(ctx, cfg.RedisURL, redis.WithPrefix(cfg.RedisPrefix), redis.WithLogger(logger)); err != nil {
@@ -237,7 +231,7 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 	}
 	// Caching verified tokens is safe on one instance (SQLite), or on several when Redis carries
 	// the invalidations; several instances without Redis do not cache.
-	cacheSize, inval := cfg.CacheSize, auth.Invalidations(nil)
+	cacheSize, inval := cfg.CacheSize, wxlogin.Invalidations(nil)
 	if cacheSize == 0 {
 		cacheSize = -1
 	}
@@ -246,18 +240,7 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 	} else if _, shared := store.(*postgres.Store); shared {
 		cacheSize = -1
 	}
-	var appClients []auth.AppClient
-	for _, a := range apps {
-		c := wechat.NewClient(wechat.Config{BaseURL: cfg.WeChatBaseURL, AppID: a.ID, Secret: a.Secret,
-			HTTPClient: httpClient, Logger: logger, Tokens: tokens, Observer: m})
-		appClients = append(appClients, auth.AppClient{App: a, WeChat: c})
-	}
-	svc, err := auth.New(auth.Config{Store: measured, Tokens: issuer, Sealer: ring, Apps: appClients,
-		Codes: codes, CodeWindow: cfg.CodeWindow, CacheSize: cacheSize, Invalidations: inval, SessionTTL: cfg.SessionTTL, Signup: cfg.Signup,
-		PhoneLogin: cfg.PhoneLogin, CloudRun: cfg.CloudRunLogin,
-		Argon2:  auth.Argon2Params{Memory: cfg.Argon2Memory, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads},
-		Lockout: auth.LockoutPolicy{MaxFailures: cfg.LockoutFailures, LockFor: cfg.LockoutDuration, IPMaxFailures: 30, IPWindow: 15 * time.Minute},
-		Logger:  logger})
+	lockout, err := cfg.lockout()
 	if err != nil {
 		return nil, err
 	}
@@ -269,11 +252,23 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 	if rc != nil {
 		limiter = rc.Limiter() // shared by every instance; falls back to this process's counts while Redis is down
 	}
-	h := wxhttp.NewServer(logger, wxhttp.Config{IntrospectionClients: clients, Issuer: cfg.Issuer, TrustProxyHeaders: cfg.TrustProxyHeaders,
-		MaxBodyBytes: cfg.MaxBodyBytes, RateLimits: limits, Limiter: limiter, MaxConcurrent: cfg.MaxConcurrentRequests,
-		AdminTokens: admins, Observer: m, Metrics: m.Handler(), Ready: readyChecks(store, rc)}, svc)
+	a, err := app.New(ctx, app.Config{
+		Auth: auth.Config{Store: store, Sealer: ring, Codes: codes, CodeWindow: cfg.CodeWindow, CacheSize: cacheSize, Invalidations: inval,
+			SessionTTL: cfg.SessionTTL, Signup: cfg.Signup, PhoneLogin: cfg.PhoneLogin, CloudRun: cfg.CloudRunLogin,
+			Argon2:  auth.Argon2Params{Memory: cfg.Argon2Memory, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads},
+			Lockout: lockout},
+		HTTP: wxhttp.Config{IntrospectionClients: clients, Issuer: cfg.Issuer, TrustProxyHeaders: cfg.TrustProxyHeaders,
+			MaxBodyBytes: cfg.MaxBodyBytes, RateLimits: limits, Limiter: limiter, MaxConcurrent: cfg.MaxConcurrentRequests,
+			AdminTokens: admins, Ready: readyChecks(store, rc)},
+		Apps: apps, WeChatBaseURL: cfg.WeChatBaseURL, WeChatHTTPClient: httpClient, WeChatTokens: tokens,
+		Issuer: cfg.Issuer, TokenTTL: cfg.AccessTokenTTL, SigningAlgorithm: cfg.SigningAlgorithm,
+		Metrics: m, Logger: logger,
+	})
+	if err != nil {
+		return nil, err
+	}
 	ok = true
-	return &stack{handler: h, store: store, issuer: issuer, svc: svc, redis: rc, metrics: m}, nil
+	return &stack{handler: a.Handler, store: store, issuer: a.Tokens, svc: a.Service, redis: rc, metrics: m}, nil
 }
 
 // newHTTPServer returns an http.Server with limits a public login server needs (cfg's timeouts and

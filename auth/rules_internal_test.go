@@ -21,7 +21,7 @@ func TestMemoryCodeCache(t *testing.T) {
 	// Concurrent claimers: one owner; the others wait for its result.
 	var owners atomic.Int32
 	var wg sync.WaitGroup
-	results := make([]*CodeResult, 20)
+	results := make([]*wxlogin.CodeResult, 20)
 	for i := range results {
 		wg.Add(1)
 		go func() {
@@ -34,8 +34,8 @@ func TestMemoryCodeCache(t *testing.T) {
 			if res == nil {
 				owners.Add(1)
 				time.Sleep(10 * time.Millisecond)
-				c.Settle(ctx, "k", &CodeResult{AppID: "a", OpenID: "o"})
-				res = &CodeResult{AppID: "a", OpenID: "o"}
+				c.Settle(ctx, "k", &wxlogin.CodeResult{AppID: "a", OpenID: "o"})
+				res = &wxlogin.CodeResult{AppID: "a", OpenID: "o"}
 			}
 			results[i] = res
 		}()
@@ -60,7 +60,7 @@ func TestMemoryCodeCache(t *testing.T) {
 	if res, _ := c.Claim(ctx, "f"); res != nil {
 		t.Fatal("fresh key answered")
 	}
-	waiter := make(chan *CodeResult)
+	waiter := make(chan *wxlogin.CodeResult)
 	go func() { r, _ := c.Claim(ctx, "f"); waiter <- r }()
 	time.Sleep(10 * time.Millisecond)
 	c.Settle(ctx, "f", nil)

@@ -15,7 +15,9 @@ import (
 	wxhttp "github.com/wxlogin/wxlogin/http"
 )
 
-// Regression tests for the findings of the first review of auth/ and http/.
+// What the account rules mean for access over HTTP: unbinding, disabling, lock-out under
+// concurrency, one identity per app, binds that never delete the caller, Cloud Run users without a
+// session_key, and codes repeated by another client.
 
 // An unbound identity takes its access with it: the device no longer reaches the account, and
 // the app's sessions end.

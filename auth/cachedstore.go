@@ -13,17 +13,6 @@ import (
 	"github.com/wxlogin/wxlogin/token"
 )
 
-// Invalidations carries cache invalidations between the instances sharing a store (Redis pub/sub;
-// *redis.Invalidations implements it).
-type Invalidations interface {
-	// Publish announces keys to every instance. Errors: the transport's.
-	Publish(ctx context.Context, keys []string) error
-	// Subscribe calls fn with every key any instance publishes until ctx ends. It calls up(true)
-	// each time the subscription is (re)established and up(false) when it is lost; keys published
-	// while it was lost are never delivered.
-	Subscribe(ctx context.Context, fn func(key string), up func(bool)) error
-}
-
 // cacheTTL is the longest life of a cached session or profile: a safety bound, since every write
 // invalidates them at once.
 const cacheTTL = time.Minute
@@ -38,15 +27,16 @@ const DefaultCacheSize = 100_000
 //   - profiles: what GET /v1/me returns, by user id, until a write to the user, its account or its
 //     identities.
 //
-// Writes are seen through trackingStore: after a transaction commits, the keys it touched are
-// invalidated here and published to the other instances. While the cross-instance subscription is
-// down the cache is bypassed (and emptied when it comes back), so a revocation is never missed.
+// It belongs to cachedStore, which fills it and invalidates it: after a transaction commits, the
+// keys it touched are invalidated here and published to the other instances. While the
+// cross-instance subscription is down the cache is bypassed (and emptied when it comes back), so a
+// revocation is never missed.
 type hotCache struct {
 	on       atomic.Bool
 	tokens   *expiring.Map[[sha256.Size]byte, *token.Claims]
 	sessions *expiring.Map[string, *wxlogin.Session]
 	profiles *expiring.Map[string, *Profile]
-	pub      Invalidations
+	pub      wxlogin.Invalidations
 	log      *slog.Logger
 }
 
@@ -57,7 +47,7 @@ const (
 	keyDeleted = "d:" // a user was deleted, with its sessions
 )
 
-func newHotCache(size int, pub Invalidations, log *slog.Logger) *hotCache {
+func newHotCache(size int, pub wxlogin.Invalidations, log *slog.Logger) *hotCache {
 	if size <= 0 {
 		size = DefaultCacheSize
 	}
@@ -133,62 +123,141 @@ func (c *hotCache) invalidate(ctx context.Context, keys []string) {
 	}
 }
 
-// trackingStore is the Store the service uses: it records the keys each committed transaction
-// touched and invalidates them in the hot cache. Every write goes through Update.
-type trackingStore struct {
+// cachedStore is the Store the service uses: the one decorator that owns both the cached reads
+// (verified tokens, sessions, profiles) and their invalidation. It records the keys each committed
+// transaction touched (trackingTx) and invalidates them in the hot cache and on the other instances.
+// Every write goes through Update; the Store's own single-statement writes are wrapped in it.
+// TestEveryWriteInvalidates enumerates the Tx interface by reflection, so that a new write method
+// cannot skip invalidation. With caching off (hot nil) it is the plain store.
+type cachedStore struct {
 	wxlogin.Store
-	cache *hotCache
+	hot *hotCache // nil when caching is off
+	now func() time.Time
+}
+
+// newCachedStore returns store behind a cache of size entries per kind (size < 0: no cache; 0:
+// DefaultCacheSize), whose invalidations go to pub (nil: one instance).
+func newCachedStore(store wxlogin.Store, size int, pub wxlogin.Invalidations, now func() time.Time, log *slog.Logger) *cachedStore {
+	c := &cachedStore{Store: store, now: now}
+	if size >= 0 {
+		c.hot = newHotCache(size, pub, log)
+	}
+	return c
+}
+
+// run follows the other instances' invalidations until ctx ends (see hotCache.run).
+func (t *cachedStore) run(ctx context.Context) { t.hot.run(ctx) }
+
+// verifiedClaims returns verify(accessToken), from the cache when the token was verified before. A
+// verified token stays valid until its exp (signing keys outlive the tokens they signed), so the
+// cache keeps it until then. Errors: verify's.
+func (t *cachedStore) verifiedClaims(accessToken string, verify func(string) (*token.Claims, error)) (*token.Claims, error) {
+	if !t.hot.enabled() {
+		return verify(accessToken)
+	}
+	h := sha256.Sum256([]byte(accessToken))
+	if c, ok := t.hot.tokens.Get(h, t.now()); ok {
+		return c, nil
+	}
+	slot := t.hot.tokens.Reserve(h)
+	c, err := verify(accessToken)
+	if err != nil {
+		t.hot.tokens.Release(h, slot)
+		return nil, err
+	}
+	t.hot.tokens.Fill(h, slot, c, c.ExpiresAt)
+	return c, nil
+}
+
+// cachedSession returns the session id, from the cache when no write touched it since it was read.
+// Callers must not modify it. Errors: ENOTFOUND, the store's.
+func (t *cachedStore) cachedSession(ctx context.Context, id string) (*wxlogin.Session, error) {
+	if !t.hot.enabled() {
+		return t.Store.Session(ctx, id)
+	}
+	now := t.now()
+	if sess, ok := t.hot.sessions.Get(id, now); ok {
+		return sess, nil
+	}
+	slot := t.hot.sessions.Reserve(id)
+	sess, err := t.Store.Session(ctx, id)
+	if err != nil {
+		t.hot.sessions.Release(id, slot)
+		return nil, err
+	}
+	t.hot.sessions.Fill(id, slot, sess, now.Add(cacheTTL))
+	return sess, nil
+}
+
+// cachedProfile returns load(ctx, userID), from the cache when no write touched the user, its
+// account or its identities since it was loaded. Callers must not modify it. Errors: load's.
+func (t *cachedStore) cachedProfile(ctx context.Context, userID string, load func(context.Context, string) (*Profile, error)) (*Profile, error) {
+	if !t.hot.enabled() {
+		return load(ctx, userID)
+	}
+	now := t.now()
+	if prof, ok := t.hot.profiles.Get(userID, now); ok {
+		return prof, nil
+	}
+	slot := t.hot.profiles.Reserve(userID)
+	prof, err := load(ctx, userID)
+	if err != nil {
+		t.hot.profiles.Release(userID, slot)
+		return nil, err
+	}
+	t.hot.profiles.Fill(userID, slot, prof, now.Add(cacheTTL))
+	return prof, nil
 }
 
 // Update runs fn like the underlying store and, once the transaction committed, invalidates what
 // it wrote.
-func (t *trackingStore) Update(ctx context.Context, fn func(tx wxlogin.Tx) error) error {
+func (t *cachedStore) Update(ctx context.Context, fn func(tx wxlogin.Tx) error) error {
 	var tx *trackingTx
 	err := t.Store.Update(ctx, func(inner wxlogin.Tx) error {
 		tx = &trackingTx{Tx: inner} // a retry starts over
 		return fn(tx)
 	})
 	if err == nil && tx != nil {
-		t.cache.invalidate(ctx, tx.keys)
+		t.hot.invalidate(ctx, tx.keys)
 	}
 	return err
 }
 
 // The Store's own single-statement writes run as one-statement transactions, so they are tracked too.
 
-func (t *trackingStore) UpdateUser(ctx context.Context, u *wxlogin.User) error {
+func (t *cachedStore) UpdateUser(ctx context.Context, u *wxlogin.User) error {
 	return t.Update(ctx, func(tx wxlogin.Tx) error { return tx.UpdateUser(ctx, u) })
 }
 
-func (t *trackingStore) DeleteUser(ctx context.Context, id string) error {
+func (t *cachedStore) DeleteUser(ctx context.Context, id string) error {
 	return t.Update(ctx, func(tx wxlogin.Tx) error { return tx.DeleteUser(ctx, id) })
 }
 
-func (t *trackingStore) CreateAccount(ctx context.Context, a *wxlogin.Account) error {
+func (t *cachedStore) CreateAccount(ctx context.Context, a *wxlogin.Account) error {
 	return t.Update(ctx, func(tx wxlogin.Tx) error { return tx.CreateAccount(ctx, a) })
 }
 
-func (t *trackingStore) UpdateAccount(ctx context.Context, a *wxlogin.Account) error {
+func (t *cachedStore) UpdateAccount(ctx context.Context, a *wxlogin.Account) error {
 	return t.Update(ctx, func(tx wxlogin.Tx) error { return tx.UpdateAccount(ctx, a) })
 }
 
-func (t *trackingStore) CreateIdentity(ctx context.Context, id *wxlogin.Identity) error {
+func (t *cachedStore) CreateIdentity(ctx context.Context, id *wxlogin.Identity) error {
 	return t.Update(ctx, func(tx wxlogin.Tx) error { return tx.CreateIdentity(ctx, id) })
 }
 
-func (t *trackingStore) UpdateIdentity(ctx context.Context, id *wxlogin.Identity) error {
+func (t *cachedStore) UpdateIdentity(ctx context.Context, id *wxlogin.Identity) error {
 	return t.Update(ctx, func(tx wxlogin.Tx) error { return tx.UpdateIdentity(ctx, id) })
 }
 
-func (t *trackingStore) DeleteIdentity(ctx context.Context, appid, openid string) error {
+func (t *cachedStore) DeleteIdentity(ctx context.Context, appid, openid string) error {
 	return t.Update(ctx, func(tx wxlogin.Tx) error { return tx.DeleteIdentity(ctx, appid, openid) })
 }
 
-func (t *trackingStore) UpdateSession(ctx context.Context, s *wxlogin.Session) error {
+func (t *cachedStore) UpdateSession(ctx context.Context, s *wxlogin.Session) error {
 	return t.Update(ctx, func(tx wxlogin.Tx) error { return tx.UpdateSession(ctx, s) })
 }
 
-func (t *trackingStore) RevokeUserSessions(ctx context.Context, userID string, at time.Time) ([]string, error) {
+func (t *cachedStore) RevokeUserSessions(ctx context.Context, userID string, at time.Time) ([]string, error) {
 	var ids []string
 	err := t.Update(ctx, func(tx wxlogin.Tx) error {
 		var err error
