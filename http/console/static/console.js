@@ -1,7 +1,7 @@
 // wxlogin console. Plain JavaScript, no build step, no dependencies.
 //
 // Security: the admin token lives only in the `token` variable of this closure (never in
-// localStorage, sessionStorage or a cookie) and is sent as Authorization: Bearer to /admin/v1.
+// web storage or a cookie) and is sent as Authorization: Bearer to /admin/v1.
 // Every value that comes from the server is put into the page with textContent or as an
 // attribute value set through the DOM, never parsed as HTML.
 "use strict";
