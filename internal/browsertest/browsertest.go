@@ -26,7 +26,7 @@ import (
 )
 
 // Timeout bounds everything one test does in its browser.
-const Timeout = 60 * time.Second
+const Timeout = 2 * time.Minute
 
 // Width and Height are the window size of New's browser (a laptop screen).
 const (
