@@ -55,6 +55,11 @@ type LoginStats struct {
 //
 // TODO(sqlstore): replace the scan with a store aggregate once the SQL lives in one package.
 func (s *Service) LoginStats(ctx context.Context, a Admin) (*LoginStats, error) {
+	return s.loginStats(ctx, a, MaxStatsScan, statsPageSize)
+}
+
+// loginStats is LoginStats reading at most maxScan events of each type, pageSize at a time.
+func (s *Service) loginStats(ctx context.Context, a Admin, maxScan, pageSize int) (*LoginStats, error) {
 	now := s.now().UTC()
 	hour0 := now.Truncate(time.Hour).Add(-(StatsHours - 1) * time.Hour)
 	day0 := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -(StatsDays - 1))
@@ -70,7 +75,7 @@ func (s *Service) LoginStats(ctx context.Context, a Admin) (*LoginStats, error) 
 		return int(time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC).Sub(day0) / (24 * time.Hour))
 	}
 	sessions := map[string]bool{}
-	err := s.scanEvents(ctx, "login.success", day0, st, func(e *wxlogin.AuditEvent) error {
+	err := s.scanEvents(ctx, "login.success", day0, maxScan, pageSize, st, func(e *wxlogin.AuditEvent) error {
 		var d struct {
 			Method  string `json:"method"`
 			NewUser string `json:"new_user"`
@@ -110,7 +115,7 @@ func (s *Service) LoginStats(ctx context.Context, a Admin) (*LoginStats, error) 
 	if err != nil {
 		return nil, err
 	}
-	err = s.scanEvents(ctx, "account.create", day0, st, func(e *wxlogin.AuditEvent) error {
+	err = s.scanEvents(ctx, "account.create", day0, maxScan, pageSize, st, func(e *wxlogin.AuditEvent) error {
 		if i := dayIndex(e.Time); i >= 0 && i < StatsDays {
 			st.NewUsersDaily[i]++
 		}
@@ -123,17 +128,18 @@ func (s *Service) LoginStats(ctx context.Context, a Admin) (*LoginStats, error) 
 	return st, nil
 }
 
-// scanEvents calls fn for each audit event of type typ since since, newest first, reading at most
-// MaxStatsScan of them (setting st.Truncated when more exist) and counting them in st.Scanned.
-func (s *Service) scanEvents(ctx context.Context, typ string, since time.Time, st *LoginStats, fn func(*wxlogin.AuditEvent) error) error {
+// scanEvents calls fn for each audit event of type typ since since, newest first, reading them
+// pageSize at a time and at most maxScan of them (setting st.Truncated when more exist), and
+// counting them in st.Scanned.
+func (s *Service) scanEvents(ctx context.Context, typ string, since time.Time, maxScan, pageSize int, st *LoginStats, fn func(*wxlogin.AuditEvent) error) error {
 	var before int64
 	for read := 0; ; {
-		events, err := s.store.AuditEvents(ctx, wxlogin.AuditFilter{Type: typ, Since: since, Before: before, Limit: statsPageSize})
+		events, err := s.store.AuditEvents(ctx, wxlogin.AuditFilter{Type: typ, Since: since, Before: before, Limit: pageSize})
 		if err != nil {
 			return err
 		}
 		for _, e := range events {
-			if read == MaxStatsScan {
+			if read == maxScan {
 				st.Truncated = true
 				return nil
 			}
@@ -143,7 +149,7 @@ func (s *Service) scanEvents(ctx context.Context, typ string, since time.Time, s
 				return err
 			}
 		}
-		if len(events) < statsPageSize {
+		if len(events) < pageSize {
 			return nil
 		}
 		before = events[len(events)-1].ID
