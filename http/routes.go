@@ -42,4 +42,11 @@ func addRoutes(mux *http.ServeMux, s *server) {
 	mux.Handle("DELETE /admin/v1/users/{id}/sessions", s.adminOnly(s.handleAdminRevokeUserSessions()))
 	mux.Handle("DELETE /admin/v1/sessions/{id}", s.adminOnly(s.handleAdminRevokeSession()))
 	mux.Handle("GET /admin/v1/audit", s.adminOnly(s.handleAdminAudit()))
+	mux.Handle("GET /admin/v1/stats", s.adminOnly(s.handleAdminStats()))
+	mux.Handle("GET /admin/v1/apps", s.adminOnly(s.handleAdminApps()))
+	mux.Handle("GET /admin/v1/clients", s.adminOnly(s.handleAdminClients()))
+
+	// Admin console (see admin_console.go and package console).
+	mux.Handle("GET /admin/", s.handleConsole()) // the page; any other path under /admin/ is not_found
+	mux.Handle("GET /admin/assets/{file}", s.handleConsole())
 }
