@@ -9,7 +9,7 @@ import (
 )
 
 // Apps returns the configured apps in configuration order, without their secrets.
-func (s *Service) Apps() []wxlogin.App {
+func (s *Administration) Apps() []wxlogin.App {
 	out := make([]wxlogin.App, 0, len(s.appOrder))
 	for _, id := range s.appOrder {
 		a := s.apps[id].App
@@ -54,12 +54,12 @@ type LoginStats struct {
 // (admin.stats.read).
 //
 // TODO(sqlstore): replace the scan with a store aggregate once the SQL lives in one package.
-func (s *Service) LoginStats(ctx context.Context, a Admin) (*LoginStats, error) {
+func (s *Administration) LoginStats(ctx context.Context, a Admin) (*LoginStats, error) {
 	return s.loginStats(ctx, a, MaxStatsScan, statsPageSize)
 }
 
 // loginStats is LoginStats reading at most maxScan events of each type, pageSize at a time.
-func (s *Service) loginStats(ctx context.Context, a Admin, maxScan, pageSize int) (*LoginStats, error) {
+func (s *Administration) loginStats(ctx context.Context, a Admin, maxScan, pageSize int) (*LoginStats, error) {
 	now := s.now().UTC()
 	hour0 := now.Truncate(time.Hour).Add(-(StatsHours - 1) * time.Hour)
 	day0 := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -(StatsDays - 1))
@@ -131,7 +131,7 @@ func (s *Service) loginStats(ctx context.Context, a Admin, maxScan, pageSize int
 // scanEvents calls fn for each audit event of type typ since since, newest first, reading them
 // pageSize at a time and at most maxScan of them (setting st.Truncated when more exist), and
 // counting them in st.Scanned.
-func (s *Service) scanEvents(ctx context.Context, typ string, since time.Time, maxScan, pageSize int, st *LoginStats, fn func(*wxlogin.AuditEvent) error) error {
+func (s *Administration) scanEvents(ctx context.Context, typ string, since time.Time, maxScan, pageSize int, st *LoginStats, fn func(*wxlogin.AuditEvent) error) error {
 	var before int64
 	for read := 0; ; {
 		events, err := s.store.AuditEvents(ctx, wxlogin.AuditFilter{Type: typ, Since: since, Before: before, Limit: pageSize})

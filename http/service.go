@@ -63,6 +63,9 @@ type Administration interface {
 	RevokeUserSessions(ctx context.Context, a auth.Admin, id string) (int, error)
 	RevokeAnySession(ctx context.Context, a auth.Admin, id string) error
 	AuditTrail(ctx context.Context, a auth.Admin, f wxlogin.AuditFilter) (*auth.AuditPage, error)
+	// Apps returns the configured apps, in configuration order (secrets are the caller's to hide).
+	Apps() []wxlogin.App
+	LoginStats(ctx context.Context, a auth.Admin) (*auth.LoginStats, error)
 }
 
 var _ Service = (*auth.Service)(nil)
