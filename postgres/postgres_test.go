@@ -104,12 +104,12 @@ func TestMigrate(t *testing.T) {
 	if err := s.Ping(ctx); err != nil {
 		t.Errorf("Ping after Migrate: %v", err)
 	}
-	ms, err := migrations()
+	ms, err := schema.Migrations()
 	if err != nil || len(ms) == 0 {
 		t.Fatalf("migrations: %d, %v", len(ms), err)
 	}
 	var n int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if n != len(ms) {
@@ -117,7 +117,7 @@ func TestMigrate(t *testing.T) {
 	}
 
 	// A database missing one migration is not migrated.
-	if _, err := s.pool.Exec(ctx, `DELETE FROM schema_migrations WHERE version = $1`, ms[len(ms)-1].version); err != nil {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM schema_migrations WHERE version = $1`, ms[len(ms)-1].Version); err != nil {
 		t.Fatal(err)
 	}
 	if ok, err := s.Migrated(ctx); err != nil || ok {
@@ -132,11 +132,11 @@ func TestMigrate(t *testing.T) {
 // empty schema at once: all succeed and the migrations are applied once.
 func TestMigrateConcurrently(t *testing.T) {
 	ctx := t.Context()
-	schema := newSchema(t)
+	name := newSchema(t)
 	const n = 4
 	stores := make([]*Store, n)
 	for i := range stores {
-		stores[i] = open(t, schema)
+		stores[i] = open(t, name)
 	}
 	errs := make(chan error, n)
 	for _, s := range stores {
@@ -147,9 +147,9 @@ func TestMigrateConcurrently(t *testing.T) {
 			t.Errorf("concurrent Migrate: %v", err)
 		}
 	}
-	ms, _ := migrations()
+	ms, _ := schema.Migrations()
 	var rows int
-	if err := stores[0].pool.QueryRow(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&rows); err != nil {
+	if err := stores[0].db.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&rows); err != nil {
 		t.Fatal(err)
 	}
 	if rows != len(ms) {
@@ -214,12 +214,12 @@ func TestOpenErrors(t *testing.T) {
 func TestWithMaxConns(t *testing.T) {
 	for _, tc := range []struct{ n, want int }{{0, 2}, {1, 2}, {3, 3}} {
 		s := open(t, newSchema(t), WithMaxConns(tc.n))
-		if got := s.pool.Config().MaxConns; int(got) != tc.want {
+		if got := s.db.Stats().MaxOpenConnections; int(got) != tc.want {
 			t.Errorf("WithMaxConns(%d): MaxConns %d, want %d", tc.n, got, tc.want)
 		}
 	}
 	s := open(t, newSchema(t))
-	if got := s.pool.Config().MaxConns; got != 4 {
+	if got := s.db.Stats().MaxOpenConnections; got != 4 {
 		t.Errorf("default MaxConns %d, want 4", got)
 	}
 }
@@ -244,7 +244,7 @@ func bump(ctx context.Context, s *Store, tx wxlogin.Tx, interfere bool) error {
 		return err
 	}
 	if interfere {
-		if _, err := s.pool.Exec(ctx, `UPDATE accounts SET failed_attempts = failed_attempts + 100`); err != nil {
+		if _, err := s.db.ExecContext(ctx, `UPDATE accounts SET failed_attempts = failed_attempts + 100`); err != nil {
 			return fmt.Errorf("interfering update: %w", err)
 		}
 	}

@@ -37,21 +37,20 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
+	_ "modernc.org/sqlite" // the "sqlite" driver
 
 	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/sqlstore"
 )
 
 // Store is a wxlogin.Store on one SQLite database file. Its methods are safe for concurrent use.
 type Store struct {
-	tx // the Store's own methods: reads on reader, writes on writer, each in its own transaction
+	*sqlstore.Tx // the Store's own methods: reads on reader, writes on writer, each in its own transaction
 
 	writer  *sql.DB // one connection; all writes and every Update
 	reader  *sql.DB // query_only pool for the Store's plain reads
@@ -165,7 +164,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		reader.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	return &Store{tx: tx{r: reader, w: writer}, writer: writer, reader: reader, commits: newCommitter(writer), opts: o}, nil
+	return &Store{Tx: sqlstore.NewTx(dialect, reader, writer), writer: writer, reader: reader, commits: newCommitter(writer), opts: o}, nil
 }
 
 // Close waits for the group transaction in progress, then closes both connection pools.
@@ -200,38 +199,16 @@ func (s *Store) Ping(ctx context.Context) error {
 // SQLITE_LOCKED (another process holds the file's write lock past the busy timeout), Update rolls
 // back and runs fn again, with backoff, up to the configured number of attempts.
 func (s *Store) Update(ctx context.Context, fn func(tx wxlogin.Tx) error) error {
-	backoff := 5 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		err := s.update(ctx, fn)
-		if err == nil || !isBusy(err) || attempt >= s.opts.maxAttempts || ctx.Err() != nil {
-			return err
-		}
-		s.opts.logger.WarnContext(ctx, "sqlite: database busy, retrying transaction", "attempt", attempt)
-		wait := backoff/2 + rand.N(backoff) // jitter, so competing processes do not retry in step
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return err
-		case <-timer.C:
-		}
-		backoff = min(2*backoff, 500*time.Millisecond)
-	}
+	_, err := sqlstore.Backoff(ctx, s.opts.maxAttempts, 5*time.Millisecond, 500*time.Millisecond,
+		func() (bool, error) {
+			err := s.commits.do(ctx, fn)
+			return isBusy(err), err
+		},
+		func(attempt int) {
+			s.opts.logger.WarnContext(ctx, "sqlite: database busy, retrying transaction", "attempt", attempt)
+		})
+	return err
 }
 
-func (s *Store) update(ctx context.Context, fn func(tx wxlogin.Tx) error) error {
-	return s.commits.do(ctx, fn)
-}
-
-// isBusy reports whether err is SQLite telling us another connection holds a lock we need.
-func isBusy(err error) bool {
-	var e *sqlite.Error
-	if !errors.As(err, &e) {
-		return false
-	}
-	switch e.Code() & 0xff {
-	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
-		return true
-	}
-	return false
-}
+// Shared returns false: one SQLite file serves one instance.
+func (s *Store) Shared() bool { return false }

@@ -56,7 +56,7 @@ func TestMigrate(t *testing.T) {
 	if err := s.Ping(ctx); err != nil {
 		t.Errorf("Ping after Migrate: %v", err)
 	}
-	ms, err := migrations()
+	ms, err := schema.Migrations()
 	if err != nil || len(ms) == 0 {
 		t.Fatalf("migrations: %d, %v", len(ms), err)
 	}
@@ -69,7 +69,7 @@ func TestMigrate(t *testing.T) {
 	}
 
 	// A database missing one migration is not migrated.
-	if _, err := s.writer.ExecContext(ctx, `DELETE FROM schema_migrations WHERE version = ?`, ms[len(ms)-1].version); err != nil {
+	if _, err := s.writer.ExecContext(ctx, `DELETE FROM schema_migrations WHERE version = ?`, ms[len(ms)-1].Version); err != nil {
 		t.Fatal(err)
 	}
 	if ok, err := s.Migrated(ctx); err != nil || ok {

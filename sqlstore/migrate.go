@@ -1,0 +1,193 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/wxlogin/wxlogin"
+)
+
+// Migration is one migrations/*.sql file; its version is the file name without ".sql".
+type Migration struct {
+	Version string
+	SQL     string
+}
+
+// Schema is a store's migrations and the statements its engine keeps track of them with.
+type Schema struct {
+	FS     fs.FS  // holds migrations/*.sql, applied in name order
+	Create string // creates schema_migrations (version text primary key, applied_at time) if missing
+	Lock   string // when not "", run first in each migration's transaction: serializes Migrate calls
+	Exists string // a query returning how many schema_migrations tables there are (0 or 1)
+}
+
+// Migrations returns the migrations of s, in the order they apply.
+func (s Schema) Migrations() ([]Migration, error) {
+	names, err := fs.Glob(s.FS, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	out := make([]Migration, 0, len(names))
+	for _, name := range names {
+		b, err := fs.ReadFile(s.FS, name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Migration{strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql"), string(b)})
+	}
+	return out, nil
+}
+
+// Migrate applies the migrations of s that db has not applied yet, in order, each in its own
+// transaction together with its row in schema_migrations. It is idempotent, and safe to run from
+// several processes at once as long as each migration's transaction excludes the others while it
+// checks whether the migration is applied (a write lock taken at BEGIN, or s.Lock).
+func (d *Dialect) Migrate(ctx context.Context, db *sql.DB, s Schema) error {
+	ms, err := s.Migrations()
+	if err != nil {
+		return fmt.Errorf("%s: read migrations: %w", d.Name, err)
+	}
+	for _, m := range ms {
+		if err := d.apply(ctx, db, s, m); err != nil {
+			return fmt.Errorf("%s: migration %s: %w", d.Name, m.Version, err)
+		}
+	}
+	return nil
+}
+
+func (d *Dialect) apply(ctx context.Context, db *sql.DB, s Schema, m Migration) error {
+	t, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer t.Rollback()
+	for _, stmt := range []string{s.Lock, s.Create} {
+		if stmt == "" {
+			continue
+		}
+		if _, err := t.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	var n int
+	if err := t.QueryRowContext(ctx, d.Q(`SELECT count(*) FROM schema_migrations WHERE version = ?`), m.Version).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := t.ExecContext(ctx, m.SQL); err != nil { // no arguments: several statements may run
+		return err
+	}
+	if _, err := t.ExecContext(ctx, d.Q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`),
+		m.Version, d.Time(time.Now())); err != nil {
+		return err
+	}
+	return t.Commit()
+}
+
+// Migrated reports whether db has applied every migration of s. A database with no
+// schema_migrations table is simply not migrated (false, nil).
+func (d *Dialect) Migrated(ctx context.Context, db *sql.DB, s Schema) (bool, error) {
+	ms, err := s.Migrations()
+	if err != nil {
+		return false, fmt.Errorf("%s: read migrations: %w", d.Name, err)
+	}
+	var exists int
+	if err := db.QueryRowContext(ctx, s.Exists).Scan(&exists); err != nil || exists == 0 {
+		return false, d.wrap("check migrations", err)
+	}
+	t := NewTx(d, db, nil)
+	scanVersion := func(s scanner) (v string, err error) { return v, s.Scan(&v) }
+	applied, err := queryAll(ctx, t, db, "check migrations", scanVersion, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return false, err
+	}
+	have := make(map[string]bool, len(applied))
+	for _, v := range applied {
+		have[v] = true
+	}
+	for _, m := range ms {
+		if !have[m.Version] {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// wrap returns err, when not nil, as an error of the store during op.
+func (d *Dialect) wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %s: %w", d.Name, op, err)
+}
+
+// Backoff runs attempt until it returns retry=false, or max times; between two runs it waits a
+// jittered, doubling time (from first, at most limit), first calling retrying with the number of
+// the attempt that failed. It returns the last attempt's error and whether that attempt still
+// asked for a retry (every attempt was used). It gives up early, with the attempt's error, when
+// ctx ends.
+func Backoff(ctx context.Context, max int, first, limit time.Duration, attempt func() (retry bool, err error), retrying func(n int)) (exhausted bool, err error) {
+	backoff := first
+	for n := 1; ; n++ {
+		retry, err := attempt()
+		if err == nil || !retry || ctx.Err() != nil {
+			return false, err
+		}
+		if n >= max {
+			return true, err
+		}
+		retrying(n)
+		wait := backoff/2 + rand.N(backoff) // jitter, so competing transactions do not retry in step
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return false, err
+		case <-timer.C:
+		}
+		backoff = min(2*backoff, limit)
+	}
+}
+
+// SeedTable is one table of a bulk load: its columns and n rows as the dialect binds them.
+type SeedTable struct {
+	Name string
+	Cols string // comma-separated
+	N    int
+	Row  func(i int) []any
+}
+
+// SeedTables returns the tables a bulk load of users, identities, sessions and refresh tokens
+// writes, parents first so the foreign keys hold.
+func (d *Dialect) SeedTables(users []*wxlogin.User, ids []*wxlogin.Identity, sessions []*wxlogin.Session, tokens []*wxlogin.RefreshToken) []SeedTable {
+	return []SeedTable{
+		{"users", userCols, len(users), func(i int) []any {
+			u := users[i]
+			return []any{u.ID, u.Nickname, u.AvatarURL, u.UnionID, u.Phone, u.PhoneCountryCode,
+				d.Time(u.PhoneVerifiedAt), d.Bool(u.Disabled), d.Time(u.CreatedAt), d.Time(u.UpdatedAt)}
+		}},
+		{"wechat_identities", identityCols, len(ids), func(i int) []any {
+			id := ids[i]
+			return []any{id.AppID, id.OpenID, id.UnionID, id.UserID, id.SessionKey, d.Time(id.SessionKeyUpdatedAt),
+				d.Time(id.CreatedAt), d.Time(id.UpdatedAt)}
+		}},
+		{"sessions", sessionCols, len(sessions), func(i int) []any {
+			x := sessions[i]
+			return []any{x.ID, x.UserID, x.AppID, x.Method, x.UserAgent, x.IP, d.Time(x.CreatedAt),
+				d.Time(x.LastSeenAt), d.Time(x.ExpiresAt), d.Time(x.RevokedAt)}
+		}},
+		{"refresh_tokens", refreshCols, len(tokens), func(i int) []any {
+			x := tokens[i]
+			return []any{x.Hash, x.SessionID, d.Time(x.CreatedAt), d.Time(x.ExpiresAt), d.Time(x.UsedAt)}
+		}},
+	}
+}

@@ -1,0 +1,416 @@
+package sqlstore
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/wxlogin/wxlogin"
+)
+
+var _ wxlogin.Tx = (*Tx)(nil)
+
+// ---- users
+
+const userCols = `id, nickname, avatar_url, unionid, phone, phone_country_code, phone_verified_at,
+	disabled, created_at, updated_at`
+
+func scanUser(s scanner) (*wxlogin.User, error) {
+	u := &wxlogin.User{}
+	err := s.Scan(&u.ID, &u.Nickname, &u.AvatarURL, &u.UnionID, &u.Phone, &u.PhoneCountryCode,
+		timeCol{&u.PhoneVerifiedAt}, &u.Disabled, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// User returns the user with id, or ENOTFOUND.
+func (t *Tx) User(ctx context.Context, id string) (*wxlogin.User, error) {
+	return queryOne(ctx, t, "get user", "user", scanUser, `SELECT `+userCols+` FROM users WHERE id = ?`, id)
+}
+
+// UserByUnionID returns the user holding unionid, or ENOTFOUND (always for "").
+func (t *Tx) UserByUnionID(ctx context.Context, unionid string) (*wxlogin.User, error) {
+	if unionid == "" {
+		return nil, notFoundf("user not found")
+	}
+	return queryOne(ctx, t, "get user by unionid", "user", scanUser, `SELECT `+userCols+` FROM users WHERE unionid = ?`, unionid)
+}
+
+// UserByPhone returns the user holding the verified phone number (country code, pure number), or
+// ENOTFOUND (always for "").
+func (t *Tx) UserByPhone(ctx context.Context, countryCode, phone string) (*wxlogin.User, error) {
+	if phone == "" {
+		return nil, notFoundf("user not found")
+	}
+	return queryOne(ctx, t, "get user by phone", "user", scanUser,
+		`SELECT `+userCols+` FROM users WHERE phone_country_code = ? AND phone = ?`, countryCode, phone)
+}
+
+// CreateUser stores u: EINVALID without an id, ECONFLICT when the id or the (non-empty) unionid is
+// taken.
+func (t *Tx) CreateUser(ctx context.Context, u *wxlogin.User) error {
+	if u == nil {
+		return errNil("user")
+	}
+	if u.ID == "" {
+		return wxlogin.Errorf(wxlogin.EINVALID, "user id is required")
+	}
+	_, err := t.exec(ctx, "create user", "", `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Nickname, u.AvatarURL, u.UnionID, u.Phone, u.PhoneCountryCode, t.d.Time(u.PhoneVerifiedAt),
+		t.d.Bool(u.Disabled), t.d.Time(u.CreatedAt), t.d.Time(u.UpdatedAt))
+	return err
+}
+
+// UpdateUser overwrites every field of the user with u.ID: ENOTFOUND when there is none, ECONFLICT
+// when the new unionid belongs to another user.
+func (t *Tx) UpdateUser(ctx context.Context, u *wxlogin.User) error {
+	if u == nil {
+		return errNil("user")
+	}
+	return t.execOne(ctx, "update user", "", "user", `UPDATE users SET nickname = ?, avatar_url = ?, unionid = ?, phone = ?,
+		phone_country_code = ?, phone_verified_at = ?, disabled = ?, created_at = ?, updated_at = ?
+		WHERE id = ?`,
+		u.Nickname, u.AvatarURL, u.UnionID, u.Phone, u.PhoneCountryCode, t.d.Time(u.PhoneVerifiedAt),
+		t.d.Bool(u.Disabled), t.d.Time(u.CreatedAt), t.d.Time(u.UpdatedAt), u.ID)
+}
+
+// DeleteUser deletes the user and (by ON DELETE CASCADE) its account, identities, sessions and
+// their refresh tokens, in one statement; ENOTFOUND when there is no such user.
+func (t *Tx) DeleteUser(ctx context.Context, id string) error {
+	return t.execOne(ctx, "delete user", "", "user", `DELETE FROM users WHERE id = ?`, id)
+}
+
+// ---- accounts
+
+const accountCols = `user_id, username, password_hash, failed_attempts, locked_until, created_at, updated_at`
+
+func scanAccount(s scanner) (*wxlogin.Account, error) {
+	a := &wxlogin.Account{}
+	err := s.Scan(&a.UserID, &a.Username, &a.PasswordHash, &a.FailedAttempts, timeCol{&a.LockedUntil},
+		timeCol{&a.CreatedAt}, timeCol{&a.UpdatedAt})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Account returns the account with username, or ENOTFOUND.
+func (t *Tx) Account(ctx context.Context, username string) (*wxlogin.Account, error) {
+	return queryOne(ctx, t, "get account", "account", scanAccount, `SELECT `+accountCols+` FROM accounts WHERE username = ?`, username)
+}
+
+// AccountByUser returns the account of the user, or ENOTFOUND.
+func (t *Tx) AccountByUser(ctx context.Context, userID string) (*wxlogin.Account, error) {
+	return queryOne(ctx, t, "get account by user", "account", scanAccount, `SELECT `+accountCols+` FROM accounts WHERE user_id = ?`, userID)
+}
+
+// CreateAccount stores a: EINVALID without a username, ENOTFOUND when the user does not exist,
+// ECONFLICT when the username is taken or the user already has an account.
+func (t *Tx) CreateAccount(ctx context.Context, a *wxlogin.Account) error {
+	if a == nil {
+		return errNil("account")
+	}
+	if a.Username == "" {
+		return wxlogin.Errorf(wxlogin.EINVALID, "username is required")
+	}
+	_, err := t.exec(ctx, "create account", "user", `INSERT INTO accounts (`+accountCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		a.UserID, a.Username, a.PasswordHash, a.FailedAttempts, t.d.Time(a.LockedUntil),
+		t.d.Time(a.CreatedAt), t.d.Time(a.UpdatedAt))
+	return err
+}
+
+// UpdateAccount overwrites the account of a.UserID (username included): ENOTFOUND when there is
+// none, ECONFLICT when the new username is taken.
+func (t *Tx) UpdateAccount(ctx context.Context, a *wxlogin.Account) error {
+	if a == nil {
+		return errNil("account")
+	}
+	if a.Username == "" {
+		return wxlogin.Errorf(wxlogin.EINVALID, "username is required")
+	}
+	return t.execOne(ctx, "update account", "", "account", `UPDATE accounts SET username = ?, password_hash = ?, failed_attempts = ?,
+		locked_until = ?, created_at = ?, updated_at = ? WHERE user_id = ?`,
+		a.Username, a.PasswordHash, a.FailedAttempts, t.d.Time(a.LockedUntil), t.d.Time(a.CreatedAt),
+		t.d.Time(a.UpdatedAt), a.UserID)
+}
+
+// ---- WeChat identities
+
+const identityCols = `appid, openid, unionid, user_id, session_key, session_key_updated_at, created_at, updated_at`
+
+func scanIdentity(s scanner) (*wxlogin.Identity, error) {
+	i := &wxlogin.Identity{}
+	err := s.Scan(&i.AppID, &i.OpenID, &i.UnionID, &i.UserID, &i.SessionKey, timeCol{&i.SessionKeyUpdatedAt},
+		timeCol{&i.CreatedAt}, timeCol{&i.UpdatedAt})
+	if err != nil {
+		return nil, err
+	}
+	return i, nil
+}
+
+// Identity returns the identity (appid, openid), or ENOTFOUND.
+func (t *Tx) Identity(ctx context.Context, appid, openid string) (*wxlogin.Identity, error) {
+	return queryOne(ctx, t, "get identity", "identity", scanIdentity,
+		`SELECT `+identityCols+` FROM wechat_identities WHERE appid = ? AND openid = ?`, appid, openid)
+}
+
+// IdentitiesByUser returns the user's identities ordered by CreatedAt, those without one first (an
+// empty slice when none).
+func (t *Tx) IdentitiesByUser(ctx context.Context, userID string) ([]*wxlogin.Identity, error) {
+	return queryAll(ctx, t, t.r, "list identities", scanIdentity, `SELECT `+identityCols+` FROM wechat_identities
+		WHERE user_id = ? ORDER BY created_at NULLS FIRST, appid, openid`, userID)
+}
+
+// CreateIdentity stores i: EINVALID without appid or openid, ENOTFOUND when the user does not
+// exist, ECONFLICT when (appid, openid) is already stored.
+func (t *Tx) CreateIdentity(ctx context.Context, i *wxlogin.Identity) error {
+	if i == nil {
+		return errNil("identity")
+	}
+	if i.AppID == "" || i.OpenID == "" {
+		return wxlogin.Errorf(wxlogin.EINVALID, "identity needs an appid and an openid")
+	}
+	_, err := t.exec(ctx, "create identity", "user", `INSERT INTO wechat_identities (`+identityCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		i.AppID, i.OpenID, i.UnionID, i.UserID, i.SessionKey, t.d.Time(i.SessionKeyUpdatedAt),
+		t.d.Time(i.CreatedAt), t.d.Time(i.UpdatedAt))
+	return err
+}
+
+// UpdateIdentity overwrites the identity (i.AppID, i.OpenID), its user included: ENOTFOUND when
+// there is no such identity or no such user.
+func (t *Tx) UpdateIdentity(ctx context.Context, i *wxlogin.Identity) error {
+	if i == nil {
+		return errNil("identity")
+	}
+	return t.execOne(ctx, "update identity", "user", "identity", `UPDATE wechat_identities SET unionid = ?, user_id = ?,
+		session_key = ?, session_key_updated_at = ?, created_at = ?, updated_at = ? WHERE appid = ? AND openid = ?`,
+		i.UnionID, i.UserID, i.SessionKey, t.d.Time(i.SessionKeyUpdatedAt), t.d.Time(i.CreatedAt),
+		t.d.Time(i.UpdatedAt), i.AppID, i.OpenID)
+}
+
+// DeleteIdentity deletes the identity (appid, openid), or returns ENOTFOUND.
+func (t *Tx) DeleteIdentity(ctx context.Context, appid, openid string) error {
+	return t.execOne(ctx, "delete identity", "", "identity", `DELETE FROM wechat_identities WHERE appid = ? AND openid = ?`, appid, openid)
+}
+
+// IdentitiesAfter returns at most limit identities ordered by (appid, openid), starting after
+// (appid, openid): a cursor for paging through them all. EINVALID when limit < 1.
+func (t *Tx) IdentitiesAfter(ctx context.Context, appid, openid string, limit int) ([]*wxlogin.Identity, error) {
+	if limit < 1 {
+		return nil, wxlogin.Errorf(wxlogin.EINVALID, "limit must be at least 1")
+	}
+	return queryAll(ctx, t, t.r, "page identities", scanIdentity, `SELECT `+identityCols+` FROM wechat_identities
+		WHERE (appid, openid) > (?, ?) ORDER BY appid, openid LIMIT ?`, appid, openid, limit)
+}
+
+// ---- sessions
+
+const sessionCols = `id, user_id, app_id, method, user_agent, ip, created_at, last_seen_at, expires_at, revoked_at`
+
+func scanSession(s scanner) (*wxlogin.Session, error) {
+	x := &wxlogin.Session{}
+	err := s.Scan(&x.ID, &x.UserID, &x.AppID, &x.Method, &x.UserAgent, &x.IP, timeCol{&x.CreatedAt},
+		timeCol{&x.LastSeenAt}, timeCol{&x.ExpiresAt}, timeCol{&x.RevokedAt})
+	if err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// Session returns the session with id, or ENOTFOUND.
+func (t *Tx) Session(ctx context.Context, id string) (*wxlogin.Session, error) {
+	return queryOne(ctx, t, "get session", "session", scanSession, `SELECT `+sessionCols+` FROM sessions WHERE id = ?`, id)
+}
+
+// SessionsByUser returns the user's sessions newest (by CreatedAt) first, those without one last,
+// revoked and expired ones included (an empty slice when none).
+func (t *Tx) SessionsByUser(ctx context.Context, userID string) ([]*wxlogin.Session, error) {
+	return queryAll(ctx, t, t.r, "list sessions", scanSession, `SELECT `+sessionCols+` FROM sessions
+		WHERE user_id = ? ORDER BY created_at DESC NULLS LAST, id DESC`, userID)
+}
+
+// CreateSession stores s: EINVALID without an id, ENOTFOUND when the user does not exist,
+// ECONFLICT when the id is taken.
+func (t *Tx) CreateSession(ctx context.Context, s *wxlogin.Session) error {
+	if s == nil {
+		return errNil("session")
+	}
+	if s.ID == "" {
+		return wxlogin.Errorf(wxlogin.EINVALID, "session id is required")
+	}
+	_, err := t.exec(ctx, "create session", "user", `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.ID, s.UserID, s.AppID, s.Method, s.UserAgent, s.IP, t.d.Time(s.CreatedAt), t.d.Time(s.LastSeenAt),
+		t.d.Time(s.ExpiresAt), t.d.Time(s.RevokedAt))
+	return err
+}
+
+// UpdateSession overwrites every field of the session s.ID: ENOTFOUND when there is none.
+func (t *Tx) UpdateSession(ctx context.Context, s *wxlogin.Session) error {
+	if s == nil {
+		return errNil("session")
+	}
+	return t.execOne(ctx, "update session", "user", "session", `UPDATE sessions SET user_id = ?, app_id = ?, method = ?,
+		user_agent = ?, ip = ?, created_at = ?, last_seen_at = ?, expires_at = ?, revoked_at = ? WHERE id = ?`,
+		s.UserID, s.AppID, s.Method, s.UserAgent, s.IP, t.d.Time(s.CreatedAt), t.d.Time(s.LastSeenAt),
+		t.d.Time(s.ExpiresAt), t.d.Time(s.RevokedAt), s.ID)
+}
+
+// RevokeUserSessions sets RevokedAt=at on every session of the user that is active at at (not
+// revoked, expiring after at) and returns their ids, in no particular order (empty, not an error,
+// when there are none). A zero at is EINVALID.
+func (t *Tx) RevokeUserSessions(ctx context.Context, userID string, at time.Time) ([]string, error) {
+	if at.IsZero() {
+		return nil, wxlogin.Errorf(wxlogin.EINVALID, "revocation time is required")
+	}
+	scanID := func(s scanner) (id string, err error) { return id, s.Scan(&id) }
+	return queryAll(ctx, t, t.w, "revoke sessions", scanID, `UPDATE sessions SET revoked_at = ?
+		WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? RETURNING id`,
+		t.d.Time(at), userID, t.d.Time(at))
+}
+
+// ---- refresh tokens
+
+const refreshCols = `hash, session_id, created_at, expires_at, used_at`
+
+func scanRefreshToken(s scanner) (*wxlogin.RefreshToken, error) {
+	rt := &wxlogin.RefreshToken{}
+	return rt, s.Scan(&rt.Hash, &rt.SessionID, timeCol{&rt.CreatedAt}, timeCol{&rt.ExpiresAt}, timeCol{&rt.UsedAt})
+}
+
+// RefreshToken returns the refresh token stored under hash, or ENOTFOUND.
+func (t *Tx) RefreshToken(ctx context.Context, hash string) (*wxlogin.RefreshToken, error) {
+	return queryOne(ctx, t, "get refresh token", "refresh token", scanRefreshToken,
+		`SELECT `+refreshCols+` FROM refresh_tokens WHERE hash = ?`, hash)
+}
+
+// CreateRefreshToken stores rt: EINVALID without a hash, ENOTFOUND when the session does not
+// exist, ECONFLICT when the hash is already stored.
+func (t *Tx) CreateRefreshToken(ctx context.Context, rt *wxlogin.RefreshToken) error {
+	if rt == nil {
+		return errNil("refresh token")
+	}
+	if rt.Hash == "" {
+		return wxlogin.Errorf(wxlogin.EINVALID, "refresh token hash is required")
+	}
+	_, err := t.exec(ctx, "create refresh token", "session", `INSERT INTO refresh_tokens (`+refreshCols+`) VALUES (?, ?, ?, ?, ?)`,
+		rt.Hash, rt.SessionID, t.d.Time(rt.CreatedAt), t.d.Time(rt.ExpiresAt), t.d.Time(rt.UsedAt))
+	return err
+}
+
+// UpdateRefreshToken overwrites the refresh token rt.Hash: ENOTFOUND when there is none.
+func (t *Tx) UpdateRefreshToken(ctx context.Context, rt *wxlogin.RefreshToken) error {
+	if rt == nil {
+		return errNil("refresh token")
+	}
+	return t.execOne(ctx, "update refresh token", "session", "refresh token", `UPDATE refresh_tokens SET session_id = ?,
+		created_at = ?, expires_at = ?, used_at = ? WHERE hash = ?`,
+		rt.SessionID, t.d.Time(rt.CreatedAt), t.d.Time(rt.ExpiresAt), t.d.Time(rt.UsedAt), rt.Hash)
+}
+
+// ---- signing keys
+
+const signingKeyCols = `id, algorithm, private, public, created_at, retired_at`
+
+func scanSigningKey(s scanner) (*wxlogin.SigningKey, error) {
+	k := &wxlogin.SigningKey{}
+	return k, s.Scan(&k.ID, &k.Algorithm, &k.Private, &k.Public, timeCol{&k.CreatedAt}, timeCol{&k.RetiredAt})
+}
+
+// SigningKeys returns every stored signing key, oldest (by CreatedAt, those without one first) first.
+func (t *Tx) SigningKeys(ctx context.Context) ([]*wxlogin.SigningKey, error) {
+	return queryAll(ctx, t, t.r, "list signing keys", scanSigningKey,
+		`SELECT `+signingKeyCols+` FROM signing_keys ORDER BY created_at NULLS FIRST, id`)
+}
+
+// CreateSigningKey stores k: EINVALID without an id, ECONFLICT when the id is taken.
+func (t *Tx) CreateSigningKey(ctx context.Context, k *wxlogin.SigningKey) error {
+	if k == nil {
+		return errNil("signing key")
+	}
+	if k.ID == "" {
+		return wxlogin.Errorf(wxlogin.EINVALID, "signing key id is required")
+	}
+	_, err := t.exec(ctx, "create signing key", "", `INSERT INTO signing_keys (`+signingKeyCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
+		k.ID, k.Algorithm, k.Private, k.Public, t.d.Time(k.CreatedAt), t.d.Time(k.RetiredAt))
+	return err
+}
+
+// UpdateSigningKey overwrites the signing key k.ID: ENOTFOUND when there is none.
+func (t *Tx) UpdateSigningKey(ctx context.Context, k *wxlogin.SigningKey) error {
+	if k == nil {
+		return errNil("signing key")
+	}
+	return t.execOne(ctx, "update signing key", "", "signing key", `UPDATE signing_keys SET algorithm = ?, private = ?,
+		public = ?, created_at = ?, retired_at = ? WHERE id = ?`,
+		k.Algorithm, k.Private, k.Public, t.d.Time(k.CreatedAt), t.d.Time(k.RetiredAt), k.ID)
+}
+
+// ---- audit events
+
+const auditCols = `id, time, type, actor_id, user_id, app_id, session_id, ip, user_agent, detail`
+
+func scanAuditEvent(s scanner) (*wxlogin.AuditEvent, error) {
+	e := &wxlogin.AuditEvent{}
+	return e, s.Scan(&e.ID, timeCol{&e.Time}, &e.Type, &e.ActorID, &e.UserID, &e.AppID, &e.SessionID,
+		&e.IP, &e.UserAgent, &e.Detail)
+}
+
+// AddAuditEvent stores e under a new id, larger than every earlier one, and sets e.ID.
+func (t *Tx) AddAuditEvent(ctx context.Context, e *wxlogin.AuditEvent) error {
+	if e == nil {
+		return errNil("audit event")
+	}
+	err := t.w.QueryRowContext(ctx, t.d.Q(`INSERT INTO audit_events (time, type, actor_id, user_id, app_id,
+		session_id, ip, user_agent, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		t.d.Time(e.Time), e.Type, e.ActorID, e.UserID, e.AppID, e.SessionID, e.IP, e.UserAgent, e.Detail).Scan(&e.ID)
+	return t.fail("add audit event", "", err)
+}
+
+// AuditEvents returns the events f selects, newest (highest ID) first: UserID and Type match
+// exactly, Since is inclusive, Until exclusive, Before keeps IDs below it, and at most Limit
+// events come back (100 when Limit <= 0).
+func (t *Tx) AuditEvents(ctx context.Context, f wxlogin.AuditFilter) ([]*wxlogin.AuditEvent, error) {
+	var w where
+	if f.UserID != "" {
+		w.add("user_id = ?", f.UserID)
+	}
+	if f.Type != "" {
+		w.add("type = ?", f.Type)
+	}
+	if !f.Since.IsZero() {
+		w.add("time >= ?", t.d.Time(f.Since))
+	}
+	if !f.Until.IsZero() {
+		w.add("time < ?", t.d.Time(f.Until))
+	}
+	if f.Before != 0 {
+		w.add("id < ?", f.Before)
+	}
+	q, args := w.query(`SELECT `+auditCols+` FROM audit_events`, `ORDER BY id DESC`, f.Limit)
+	return queryAll(ctx, t, t.r, "list audit events", scanAuditEvent, q, args...)
+}
+
+// where collects the conditions of a filter query and their arguments.
+type where struct {
+	conds []string
+	args  []any
+}
+
+// add adds cond, whose placeholders take args in order.
+func (w *where) add(cond string, args ...any) {
+	w.conds, w.args = append(w.conds, cond), append(w.args, args...)
+}
+
+// query returns the query selecting with w's conditions, ordered by order, limited to limit rows
+// (100 when limit <= 0), and its arguments.
+func (w *where) query(sel, order string, limit int) (string, []any) {
+	if limit <= 0 {
+		limit = 100
+	}
+	if len(w.conds) > 0 {
+		sel += ` WHERE ` + strings.Join(w.conds, " AND ")
+	}
+	return sel + ` ` + order + ` LIMIT ?`, append(w.args, limit)
+}
