@@ -16,20 +16,6 @@ var dialect = &sqlstore.Dialect{Name: "postgres", Numbered: true,
 	MinTime: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), MaxTime: time.Date(10000, 1, 1, 0, 0, 0, -1, time.UTC),
 	Classify: classify}
 
-// uniqueKeys names, by the constraint or unique index PostgreSQL reports for a unique violation,
-// the columns whose values clashed (the key sqlstore's messages are chosen by).
-var uniqueKeys = map[string]string{
-	"users_pkey":             "users.id",
-	"users_unionid":          "users.unionid",
-	"users_phone":            "users.phone_country_code, users.phone",
-	"accounts_pkey":          "accounts.user_id",
-	"accounts_username_key":  "accounts.username",
-	"wechat_identities_pkey": "wechat_identities.appid, wechat_identities.openid",
-	"sessions_pkey":          "sessions.id",
-	"refresh_tokens_pkey":    "refresh_tokens.hash",
-	"signing_keys_pkey":      "signing_keys.id",
-}
-
 // classify says what an error means by its SQLSTATE: 23505 unique violation, 23503 foreign key
 // violation, other class 23 integrity violations, class 22 bad data (e.g. a NUL byte or invalid
 // UTF-8 in a string), 40001 serialization failure and 40P01 deadlock (to retry).
@@ -39,7 +25,7 @@ func classify(err error) (sqlstore.Class, string) {
 	case !errors.As(err, &pe) || len(pe.Code) != 5:
 		return sqlstore.Other, ""
 	case pe.Code == "23505":
-		return sqlstore.Unique, uniqueKeys[pe.ConstraintName]
+		return sqlstore.Unique, pe.ConstraintName
 	case pe.Code == "23503":
 		return sqlstore.ForeignKey, ""
 	case pe.Code == "40001" || pe.Code == "40P01":

@@ -35,7 +35,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -96,9 +95,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if o.logger == nil {
 		o.logger = slog.New(slog.DiscardHandler)
 	}
-	if o.maxAttempts < 1 {
-		o.maxAttempts = 1
-	}
+	o.maxAttempts = max(o.maxAttempts, 1)
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, wxlogin.Errorf(wxlogin.EINVALID, "postgres: the connection string does not parse")
@@ -127,19 +124,7 @@ func (s *Store) Shared() bool { return true }
 
 // Ping returns nil when the database answers and every embedded migration has been applied, and
 // an error otherwise (also after Close).
-func (s *Store) Ping(ctx context.Context) error {
-	if err := s.db.PingContext(ctx); err != nil {
-		return fmt.Errorf("postgres: ping: %w", err)
-	}
-	ok, err := s.Migrated(ctx)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return errors.New("postgres: database is not migrated")
-	}
-	return nil
-}
+func (s *Store) Ping(ctx context.Context) error { return dialect.Ping(ctx, schema, s.db) }
 
 // Update runs fn in one SERIALIZABLE transaction and commits when fn returns nil; when fn returns
 // an error or panics, everything it wrote is rolled back and fn's error is returned unchanged (the

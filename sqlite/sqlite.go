@@ -37,8 +37,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -104,15 +102,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if o.logger == nil {
 		o.logger = slog.New(slog.DiscardHandler)
 	}
-	if o.readers < 1 {
-		o.readers = 1
-	}
-	if o.maxAttempts < 1 {
-		o.maxAttempts = 1
-	}
-	if o.busyTimeout < 0 {
-		o.busyTimeout = 0
-	}
+	o.readers, o.maxAttempts, o.busyTimeout = max(o.readers, 1), max(o.maxAttempts, 1), max(o.busyTimeout, 0)
 	if o.synchronous != "FULL" && o.synchronous != "NORMAL" {
 		return nil, wxlogin.Errorf(wxlogin.EINVALID, "sqlite: synchronous must be FULL or NORMAL")
 	}
@@ -120,18 +110,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, wxlogin.Errorf(wxlogin.EINVALID, "sqlite: database path must be a plain file name")
 	}
 
-	common := url.Values{}
-	common.Set("_busy_timeout", strconv.FormatInt(o.busyTimeout.Milliseconds(), 10))
-	common.Set("_foreign_keys", "1")
-	common.Set("_synchronous", o.synchronous) // see the package doc: FULL (default) is durability over speed
-
-	w := url.Values{}
-	for k, v := range common {
-		w[k] = v
-	}
-	w.Set("_journal_mode", "WAL")
-	w.Set("_txlock", "immediate")
-	writer, err := sql.Open("sqlite", path+"?"+w.Encode())
+	// See the package doc: synchronous FULL (default) is durability over speed.
+	common := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=1&_synchronous=%s", o.busyTimeout.Milliseconds(), o.synchronous)
+	writer, err := sql.Open("sqlite", path+"?"+common+"&_journal_mode=WAL&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open writer: %w", err)
 	}
@@ -150,9 +131,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: journal_mode is %q, want wal", path, mode)
 	}
 
-	r := common
-	r.Set("_query_only", "1")
-	reader, err := sql.Open("sqlite", path+"?"+r.Encode())
+	reader, err := sql.Open("sqlite", path+"?"+common+"&_query_only=1")
 	if err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open reader: %w", err)
@@ -175,22 +154,7 @@ func (s *Store) Close() error {
 
 // Ping returns nil when the database answers on both pools and every embedded migration has been
 // applied, and an error otherwise.
-func (s *Store) Ping(ctx context.Context) error {
-	if err := s.writer.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlite: ping writer: %w", err)
-	}
-	if err := s.reader.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlite: ping reader: %w", err)
-	}
-	ok, err := s.Migrated(ctx)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return errors.New("sqlite: database is not migrated")
-	}
-	return nil
-}
+func (s *Store) Ping(ctx context.Context) error { return dialect.Ping(ctx, schema, s.writer, s.reader) }
 
 // Update runs fn in a BEGIN IMMEDIATE transaction on the writer connection (shared with the other
 // Updates waiting at that moment, each in its own savepoint: see groupcommit.go) and returns nil

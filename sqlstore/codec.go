@@ -50,23 +50,38 @@ func (c timeCol) Scan(src any) error {
 	return nil
 }
 
-// conflicts names, by the key a Dialect's Classify reports for a unique violation, what broke.
-// Messages carry no values: ids, unionids, phone numbers and token hashes stay out.
-var conflicts = map[string]string{
-	"users.id":                              "user already exists",
-	"users.unionid":                         "unionid already belongs to another user",
-	"users.phone_country_code, users.phone": "phone number already belongs to another user",
-	"accounts.user_id":                      "user already has an account",
-	"accounts.username":                     "username is taken",
-	"wechat_identities.appid, wechat_identities.openid": "identity already exists",
-	"sessions.id":         "session already exists",
-	"refresh_tokens.hash": "refresh token already exists",
-	"signing_keys.id":     "signing key already exists",
+// conflicts names what broke, by the key a Dialect's Classify reports for a unique violation: the
+// constraint or unique index (PostgreSQL) or the "table.column" list (SQLite). Messages carry no
+// values: ids, unionids, phone numbers and token hashes stay out.
+var conflicts = map[string]string{}
+
+func init() {
+	for _, c := range [][3]string{
+		{"users_pkey", "users.id", "user already exists"},
+		{"users_unionid", "users.unionid", "unionid already belongs to another user"},
+		{"users_phone", "users.phone_country_code, users.phone", "phone number already belongs to another user"},
+		{"accounts_pkey", "accounts.user_id", "user already has an account"},
+		{"accounts_username_key", "accounts.username", "username is taken"},
+		{"wechat_identities_pkey", "wechat_identities.appid, wechat_identities.openid", "identity already exists"},
+		{"sessions_pkey", "sessions.id", "session already exists"},
+		{"refresh_tokens_pkey", "refresh_tokens.hash", "refresh token already exists"},
+		{"signing_keys_pkey", "signing_keys.id", "signing key already exists"},
+	} {
+		conflicts[c[0]], conflicts[c[1]] = c[2], c[2]
+	}
 }
 
 func notFoundf(format string, a ...any) error { return wxlogin.Errorf(wxlogin.ENOTFOUND, format, a...) }
 
 func errNil(what string) error { return wxlogin.Errorf(wxlogin.EINVALID, "%s is nil", what) }
+
+// invalid returns EINVALID: "<what> is nil" when isNil, else msg.
+func invalid(isNil bool, what, msg string) error {
+	if isNil {
+		return errNil(what)
+	}
+	return wxlogin.Errorf(wxlogin.EINVALID, "%s", msg)
+}
 
 // Err maps an error of operation op to the error a store returns: a *wxlogin.Error (from an
 // argument, e.g. a time out of range) as is; a unique violation to ECONFLICT; a foreign key

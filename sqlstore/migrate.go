@@ -122,6 +122,21 @@ func (d *Dialect) Migrated(ctx context.Context, db *sql.DB, s Schema) (bool, err
 	return true, nil
 }
 
+// Ping returns nil when every db answers and the last has applied every migration of s, and an
+// error otherwise.
+func (d *Dialect) Ping(ctx context.Context, s Schema, dbs ...*sql.DB) error {
+	for _, db := range dbs {
+		if err := db.PingContext(ctx); err != nil {
+			return d.wrap("ping", err)
+		}
+	}
+	ok, err := d.Migrated(ctx, dbs[len(dbs)-1], s)
+	if err == nil && !ok {
+		err = fmt.Errorf("%s: database is not migrated", d.Name)
+	}
+	return err
+}
+
 // wrap returns err, when not nil, as an error of the store during op.
 func (d *Dialect) wrap(op string, err error) error {
 	if err == nil {
@@ -170,24 +185,9 @@ type SeedTable struct {
 // writes, parents first so the foreign keys hold.
 func (d *Dialect) SeedTables(users []*wxlogin.User, ids []*wxlogin.Identity, sessions []*wxlogin.Session, tokens []*wxlogin.RefreshToken) []SeedTable {
 	return []SeedTable{
-		{"users", userCols, len(users), func(i int) []any {
-			u := users[i]
-			return []any{u.ID, u.Nickname, u.AvatarURL, u.UnionID, u.Phone, u.PhoneCountryCode,
-				d.Time(u.PhoneVerifiedAt), d.Bool(u.Disabled), d.Time(u.CreatedAt), d.Time(u.UpdatedAt)}
-		}},
-		{"wechat_identities", identityCols, len(ids), func(i int) []any {
-			id := ids[i]
-			return []any{id.AppID, id.OpenID, id.UnionID, id.UserID, id.SessionKey, d.Time(id.SessionKeyUpdatedAt),
-				d.Time(id.CreatedAt), d.Time(id.UpdatedAt)}
-		}},
-		{"sessions", sessionCols, len(sessions), func(i int) []any {
-			x := sessions[i]
-			return []any{x.ID, x.UserID, x.AppID, x.Method, x.UserAgent, x.IP, d.Time(x.CreatedAt),
-				d.Time(x.LastSeenAt), d.Time(x.ExpiresAt), d.Time(x.RevokedAt)}
-		}},
-		{"refresh_tokens", refreshCols, len(tokens), func(i int) []any {
-			x := tokens[i]
-			return []any{x.Hash, x.SessionID, d.Time(x.CreatedAt), d.Time(x.ExpiresAt), d.Time(x.UsedAt)}
-		}},
+		{"users", userCols, len(users), func(i int) []any { return d.userRow(users[i]) }},
+		{"wechat_identities", identityCols, len(ids), func(i int) []any { return d.identityRow(ids[i]) }},
+		{"sessions", sessionCols, len(sessions), func(i int) []any { return d.sessionRow(sessions[i]) }},
+		{"refresh_tokens", refreshCols, len(tokens), func(i int) []any { return d.refreshRow(tokens[i]) }},
 	}
 }

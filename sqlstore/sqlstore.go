@@ -6,11 +6,11 @@
 // seeding and their migrations/*.sql.
 //
 // To add a store method: declare it on wxlogin.Tx (or wxlogin.Store) at the root; write its query
-// once here, with ? placeholders, scanning rows as the others do (times through d.time and
-// timeCol, bools through d.bool); add a storetest case that pins its behaviour, errors included,
+// once here, with ? placeholders, binding times and bools through t.d.Time and t.d.Bool and
+// scanning times through timeCol; add a storetest case that pins its behaviour, errors included,
 // and run it on both stores; add the tables or indexes it needs as a new migration file in both
 // sqlite/migrations and postgres/migrations (TestSchemasAgree in this package fails when they
-// differ), and name a new unique constraint in conflicts (errors.go) and postgres's constraint map.
+// differ), and name a new unique key's message in conflicts (codec.go).
 package sqlstore
 
 import (
@@ -38,8 +38,8 @@ type Dialect struct {
 	IntBools  bool      // bools are INTEGER 0 or 1 (else the engine's booleans)
 	MinTime   time.Time // the earliest storable instant
 	MaxTime   time.Time // the latest storable instant
-	// Classify says what an error of the driver means and, for a unique violation, which key broke
-	// as "table.column[, table.column]" (the key of conflicts).
+	// Classify says what an error of the driver means and, for a unique violation, which key broke:
+	// the constraint's name, or its "table.column[, table.column]" list (the keys of conflicts).
 	Classify func(err error) (Class, string)
 
 	rebound sync.Map // query with ? → query with $n
@@ -153,6 +153,12 @@ func queryOne[T any](ctx context.Context, t *Tx, op, what string, scan func(scan
 func (t *Tx) exec(ctx context.Context, op, parent, query string, args ...any) (sql.Result, error) {
 	res, err := t.w.ExecContext(ctx, t.d.Q(query), args...)
 	return res, t.fail(op, parent, err)
+}
+
+// insert runs the write query; errors are mapped as exec's.
+func (t *Tx) insert(ctx context.Context, op, parent, query string, args ...any) error {
+	_, err := t.exec(ctx, op, parent, query, args...)
+	return err
 }
 
 // execOne runs the write query and returns ENOTFOUND with "<what> not found" when it changed no row.

@@ -17,12 +17,8 @@ const userCols = `id, nickname, avatar_url, unionid, phone, phone_country_code, 
 
 func scanUser(s scanner) (*wxlogin.User, error) {
 	u := &wxlogin.User{}
-	err := s.Scan(&u.ID, &u.Nickname, &u.AvatarURL, &u.UnionID, &u.Phone, &u.PhoneCountryCode,
+	return u, s.Scan(&u.ID, &u.Nickname, &u.AvatarURL, &u.UnionID, &u.Phone, &u.PhoneCountryCode,
 		timeCol{&u.PhoneVerifiedAt}, &u.Disabled, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
-	if err != nil {
-		return nil, err
-	}
-	return u, nil
 }
 
 // User returns the user with id, or ENOTFOUND.
@@ -51,16 +47,17 @@ func (t *Tx) UserByPhone(ctx context.Context, countryCode, phone string) (*wxlog
 // CreateUser stores u: EINVALID without an id, ECONFLICT when the id or the (non-empty) unionid is
 // taken.
 func (t *Tx) CreateUser(ctx context.Context, u *wxlogin.User) error {
-	if u == nil {
-		return errNil("user")
+	if u == nil || u.ID == "" {
+		return invalid(u == nil, "user", "user id is required")
 	}
-	if u.ID == "" {
-		return wxlogin.Errorf(wxlogin.EINVALID, "user id is required")
-	}
-	_, err := t.exec(ctx, "create user", "", `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Nickname, u.AvatarURL, u.UnionID, u.Phone, u.PhoneCountryCode, t.d.Time(u.PhoneVerifiedAt),
-		t.d.Bool(u.Disabled), t.d.Time(u.CreatedAt), t.d.Time(u.UpdatedAt))
-	return err
+	return t.insert(ctx, "create user", "", `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.d.userRow(u)...)
+}
+
+// userRow returns the values of userCols for u (CreateUser and Seed write them).
+func (d *Dialect) userRow(u *wxlogin.User) []any {
+	return []any{u.ID, u.Nickname, u.AvatarURL, u.UnionID, u.Phone, u.PhoneCountryCode, d.Time(u.PhoneVerifiedAt),
+		d.Bool(u.Disabled), d.Time(u.CreatedAt), d.Time(u.UpdatedAt)}
 }
 
 // UpdateUser overwrites every field of the user with u.ID: ENOTFOUND when there is none, ECONFLICT
@@ -88,12 +85,8 @@ const accountCols = `user_id, username, password_hash, failed_attempts, locked_u
 
 func scanAccount(s scanner) (*wxlogin.Account, error) {
 	a := &wxlogin.Account{}
-	err := s.Scan(&a.UserID, &a.Username, &a.PasswordHash, &a.FailedAttempts, timeCol{&a.LockedUntil},
+	return a, s.Scan(&a.UserID, &a.Username, &a.PasswordHash, &a.FailedAttempts, timeCol{&a.LockedUntil},
 		timeCol{&a.CreatedAt}, timeCol{&a.UpdatedAt})
-	if err != nil {
-		return nil, err
-	}
-	return a, nil
 }
 
 // Account returns the account with username, or ENOTFOUND.
@@ -109,26 +102,19 @@ func (t *Tx) AccountByUser(ctx context.Context, userID string) (*wxlogin.Account
 // CreateAccount stores a: EINVALID without a username, ENOTFOUND when the user does not exist,
 // ECONFLICT when the username is taken or the user already has an account.
 func (t *Tx) CreateAccount(ctx context.Context, a *wxlogin.Account) error {
-	if a == nil {
-		return errNil("account")
+	if a == nil || a.Username == "" {
+		return invalid(a == nil, "account", "username is required")
 	}
-	if a.Username == "" {
-		return wxlogin.Errorf(wxlogin.EINVALID, "username is required")
-	}
-	_, err := t.exec(ctx, "create account", "user", `INSERT INTO accounts (`+accountCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	return t.insert(ctx, "create account", "user", `INSERT INTO accounts (`+accountCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		a.UserID, a.Username, a.PasswordHash, a.FailedAttempts, t.d.Time(a.LockedUntil),
 		t.d.Time(a.CreatedAt), t.d.Time(a.UpdatedAt))
-	return err
 }
 
 // UpdateAccount overwrites the account of a.UserID (username included): ENOTFOUND when there is
 // none, ECONFLICT when the new username is taken.
 func (t *Tx) UpdateAccount(ctx context.Context, a *wxlogin.Account) error {
-	if a == nil {
-		return errNil("account")
-	}
-	if a.Username == "" {
-		return wxlogin.Errorf(wxlogin.EINVALID, "username is required")
+	if a == nil || a.Username == "" {
+		return invalid(a == nil, "account", "username is required")
 	}
 	return t.execOne(ctx, "update account", "", "account", `UPDATE accounts SET username = ?, password_hash = ?, failed_attempts = ?,
 		locked_until = ?, created_at = ?, updated_at = ? WHERE user_id = ?`,
@@ -142,12 +128,8 @@ const identityCols = `appid, openid, unionid, user_id, session_key, session_key_
 
 func scanIdentity(s scanner) (*wxlogin.Identity, error) {
 	i := &wxlogin.Identity{}
-	err := s.Scan(&i.AppID, &i.OpenID, &i.UnionID, &i.UserID, &i.SessionKey, timeCol{&i.SessionKeyUpdatedAt},
+	return i, s.Scan(&i.AppID, &i.OpenID, &i.UnionID, &i.UserID, &i.SessionKey, timeCol{&i.SessionKeyUpdatedAt},
 		timeCol{&i.CreatedAt}, timeCol{&i.UpdatedAt})
-	if err != nil {
-		return nil, err
-	}
-	return i, nil
 }
 
 // Identity returns the identity (appid, openid), or ENOTFOUND.
@@ -166,16 +148,17 @@ func (t *Tx) IdentitiesByUser(ctx context.Context, userID string) ([]*wxlogin.Id
 // CreateIdentity stores i: EINVALID without appid or openid, ENOTFOUND when the user does not
 // exist, ECONFLICT when (appid, openid) is already stored.
 func (t *Tx) CreateIdentity(ctx context.Context, i *wxlogin.Identity) error {
-	if i == nil {
-		return errNil("identity")
+	if i == nil || i.AppID == "" || i.OpenID == "" {
+		return invalid(i == nil, "identity", "identity needs an appid and an openid")
 	}
-	if i.AppID == "" || i.OpenID == "" {
-		return wxlogin.Errorf(wxlogin.EINVALID, "identity needs an appid and an openid")
-	}
-	_, err := t.exec(ctx, "create identity", "user", `INSERT INTO wechat_identities (`+identityCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		i.AppID, i.OpenID, i.UnionID, i.UserID, i.SessionKey, t.d.Time(i.SessionKeyUpdatedAt),
-		t.d.Time(i.CreatedAt), t.d.Time(i.UpdatedAt))
-	return err
+	return t.insert(ctx, "create identity", "user", `INSERT INTO wechat_identities (`+identityCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.d.identityRow(i)...)
+}
+
+// identityRow returns the values of identityCols for i (CreateIdentity and Seed write them).
+func (d *Dialect) identityRow(i *wxlogin.Identity) []any {
+	return []any{i.AppID, i.OpenID, i.UnionID, i.UserID, i.SessionKey, d.Time(i.SessionKeyUpdatedAt),
+		d.Time(i.CreatedAt), d.Time(i.UpdatedAt)}
 }
 
 // UpdateIdentity overwrites the identity (i.AppID, i.OpenID), its user included: ENOTFOUND when
@@ -211,12 +194,8 @@ const sessionCols = `id, user_id, app_id, method, user_agent, ip, created_at, la
 
 func scanSession(s scanner) (*wxlogin.Session, error) {
 	x := &wxlogin.Session{}
-	err := s.Scan(&x.ID, &x.UserID, &x.AppID, &x.Method, &x.UserAgent, &x.IP, timeCol{&x.CreatedAt},
+	return x, s.Scan(&x.ID, &x.UserID, &x.AppID, &x.Method, &x.UserAgent, &x.IP, timeCol{&x.CreatedAt},
 		timeCol{&x.LastSeenAt}, timeCol{&x.ExpiresAt}, timeCol{&x.RevokedAt})
-	if err != nil {
-		return nil, err
-	}
-	return x, nil
 }
 
 // Session returns the session with id, or ENOTFOUND.
@@ -234,16 +213,17 @@ func (t *Tx) SessionsByUser(ctx context.Context, userID string) ([]*wxlogin.Sess
 // CreateSession stores s: EINVALID without an id, ENOTFOUND when the user does not exist,
 // ECONFLICT when the id is taken.
 func (t *Tx) CreateSession(ctx context.Context, s *wxlogin.Session) error {
-	if s == nil {
-		return errNil("session")
+	if s == nil || s.ID == "" {
+		return invalid(s == nil, "session", "session id is required")
 	}
-	if s.ID == "" {
-		return wxlogin.Errorf(wxlogin.EINVALID, "session id is required")
-	}
-	_, err := t.exec(ctx, "create session", "user", `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.ID, s.UserID, s.AppID, s.Method, s.UserAgent, s.IP, t.d.Time(s.CreatedAt), t.d.Time(s.LastSeenAt),
-		t.d.Time(s.ExpiresAt), t.d.Time(s.RevokedAt))
-	return err
+	return t.insert(ctx, "create session", "user", `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.d.sessionRow(s)...)
+}
+
+// sessionRow returns the values of sessionCols for s (CreateSession and Seed write them).
+func (d *Dialect) sessionRow(s *wxlogin.Session) []any {
+	return []any{s.ID, s.UserID, s.AppID, s.Method, s.UserAgent, s.IP, d.Time(s.CreatedAt), d.Time(s.LastSeenAt),
+		d.Time(s.ExpiresAt), d.Time(s.RevokedAt)}
 }
 
 // UpdateSession overwrites every field of the session s.ID: ENOTFOUND when there is none.
@@ -288,15 +268,16 @@ func (t *Tx) RefreshToken(ctx context.Context, hash string) (*wxlogin.RefreshTok
 // CreateRefreshToken stores rt: EINVALID without a hash, ENOTFOUND when the session does not
 // exist, ECONFLICT when the hash is already stored.
 func (t *Tx) CreateRefreshToken(ctx context.Context, rt *wxlogin.RefreshToken) error {
-	if rt == nil {
-		return errNil("refresh token")
+	if rt == nil || rt.Hash == "" {
+		return invalid(rt == nil, "refresh token", "refresh token hash is required")
 	}
-	if rt.Hash == "" {
-		return wxlogin.Errorf(wxlogin.EINVALID, "refresh token hash is required")
-	}
-	_, err := t.exec(ctx, "create refresh token", "session", `INSERT INTO refresh_tokens (`+refreshCols+`) VALUES (?, ?, ?, ?, ?)`,
-		rt.Hash, rt.SessionID, t.d.Time(rt.CreatedAt), t.d.Time(rt.ExpiresAt), t.d.Time(rt.UsedAt))
-	return err
+	return t.insert(ctx, "create refresh token", "session", `INSERT INTO refresh_tokens (`+refreshCols+`) VALUES (?, ?, ?, ?, ?)`,
+		t.d.refreshRow(rt)...)
+}
+
+// refreshRow returns the values of refreshCols for rt (CreateRefreshToken and Seed write them).
+func (d *Dialect) refreshRow(rt *wxlogin.RefreshToken) []any {
+	return []any{rt.Hash, rt.SessionID, d.Time(rt.CreatedAt), d.Time(rt.ExpiresAt), d.Time(rt.UsedAt)}
 }
 
 // UpdateRefreshToken overwrites the refresh token rt.Hash: ENOTFOUND when there is none.
@@ -326,15 +307,11 @@ func (t *Tx) SigningKeys(ctx context.Context) ([]*wxlogin.SigningKey, error) {
 
 // CreateSigningKey stores k: EINVALID without an id, ECONFLICT when the id is taken.
 func (t *Tx) CreateSigningKey(ctx context.Context, k *wxlogin.SigningKey) error {
-	if k == nil {
-		return errNil("signing key")
+	if k == nil || k.ID == "" {
+		return invalid(k == nil, "signing key", "signing key id is required")
 	}
-	if k.ID == "" {
-		return wxlogin.Errorf(wxlogin.EINVALID, "signing key id is required")
-	}
-	_, err := t.exec(ctx, "create signing key", "", `INSERT INTO signing_keys (`+signingKeyCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
+	return t.insert(ctx, "create signing key", "", `INSERT INTO signing_keys (`+signingKeyCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
 		k.ID, k.Algorithm, k.Private, k.Public, t.d.Time(k.CreatedAt), t.d.Time(k.RetiredAt))
-	return err
 }
 
 // UpdateSigningKey overwrites the signing key k.ID: ENOTFOUND when there is none.
