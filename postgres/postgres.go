@@ -126,11 +126,9 @@ func (s *Store) Shared() bool { return true }
 // an error otherwise (also after Close).
 func (s *Store) Ping(ctx context.Context) error { return dialect.Ping(ctx, schema, s.db) }
 
-// Update runs fn in one SERIALIZABLE transaction and commits when fn returns nil; when fn returns
-// an error or panics, everything it wrote is rolled back and fn's error is returned unchanged (the
-// panic goes on). When PostgreSQL fails the transaction with a serialization failure or deadlock,
-// Update runs fn again with backoff, up to the configured number of attempts; the last attempt's
-// error is returned.
+// Update runs fn in one SERIALIZABLE transaction and commits when fn returns nil; when fn fails or
+// panics, all it wrote is rolled back and its error returned unchanged (the panic goes on). On a
+// serialization failure or deadlock it runs fn again with backoff (see the package doc).
 func (s *Store) Update(ctx context.Context, fn func(tx wxlogin.Tx) error) error {
 	exhausted, err := sqlstore.Backoff(ctx, s.opts.maxAttempts, 2*time.Millisecond, 100*time.Millisecond,
 		func() (bool, error) { return s.update(ctx, fn) },

@@ -28,10 +28,7 @@ func (s *Store) Seed(ctx context.Context, users []*wxlogin.User, ids []*wxlogin.
 		}
 		defer pgTx.Rollback(context.WithoutCancel(ctx))
 		for _, t := range dialect.SeedTables(users, ids, sessions, tokens) {
-			cols := strings.Split(t.Cols, ",")
-			for i := range cols {
-				cols[i] = strings.TrimSpace(cols[i])
-			}
+			cols := strings.Fields(strings.ReplaceAll(t.Cols, ",", " "))
 			rows := pgx.CopyFromSlice(t.N, func(i int) ([]any, error) { return t.Row(i), nil })
 			if _, err := pgTx.CopyFrom(ctx, pgx.Identifier{t.Name}, cols, rows); err != nil {
 				return dialect.Err("seed", "user or session", err)

@@ -24,27 +24,21 @@ func classify(err error) (sqlstore.Class, string) {
 	if !errors.As(err, &se) {
 		return sqlstore.Other, ""
 	}
-	switch se.Code() & 0xff {
-	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+	switch code := se.Code(); {
+	case code&0xff == sqlite3.SQLITE_BUSY || code&0xff == sqlite3.SQLITE_LOCKED:
 		return sqlstore.Busy, ""
-	case sqlite3.SQLITE_CONSTRAINT:
-	default:
-		return sqlstore.Other, ""
-	}
-	switch se.Code() {
-	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+	case code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 		// The driver reports e.g. "constraint failed: UNIQUE constraint failed: users.id (1555)".
+		const marker = "constraint failed: "
 		text := se.Error()
-		i := strings.LastIndex(text, "constraint failed: ")
-		if i < 0 {
-			return sqlstore.Unique, ""
-		}
-		cols, _, _ := strings.Cut(text[i+len("constraint failed: "):], " (")
+		cols, _, _ := strings.Cut(text[strings.LastIndex(text, marker)+len(marker):], " (")
 		return sqlstore.Unique, strings.TrimSpace(cols)
-	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+	case code == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 		return sqlstore.ForeignKey, ""
+	case code&0xff == sqlite3.SQLITE_CONSTRAINT:
+		return sqlstore.Constraint, ""
 	}
-	return sqlstore.Constraint, ""
+	return sqlstore.Other, ""
 }
 
 // isBusy reports whether err is SQLite telling us another connection holds a lock we need.

@@ -21,13 +21,11 @@ var schema = sqlstore.Schema{FS: migrationFS,
 	Exists: `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'`,
 }
 
-// Migrate applies the embedded migrations that are not applied yet, in order, each in its own
-// transaction together with its row in schema_migrations. It is idempotent, and safe to run from
-// several processes at once.
+// Migrate applies the embedded migrations not applied yet (see sqlstore.Dialect.Migrate): it is
+// idempotent, and safe to run from several processes at once.
 func (s *Store) Migrate(ctx context.Context) error { return dialect.Migrate(ctx, s.writer, schema) }
 
-// Migrated reports whether every embedded migration has been applied. A database with no
-// schema_migrations table is simply not migrated (false, nil).
+// Migrated reports whether every embedded migration has been applied (false, nil when none is).
 func (s *Store) Migrated(ctx context.Context) (bool, error) {
 	return dialect.Migrated(ctx, s.reader, schema)
 }

@@ -116,10 +116,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open writer: %w", err)
 	}
-	writer.SetMaxOpenConns(1)
+	writer.SetMaxOpenConns(1) // and never closed while idle (the default): statements are prepared on it
 	writer.SetMaxIdleConns(1)
-	writer.SetConnMaxLifetime(0)
-	writer.SetConnMaxIdleTime(0)
 	// Connect now: this creates the file and switches it to WAL before any reader opens it.
 	var mode string
 	if err := writer.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
@@ -156,12 +154,10 @@ func (s *Store) Close() error {
 // applied, and an error otherwise.
 func (s *Store) Ping(ctx context.Context) error { return dialect.Ping(ctx, schema, s.writer, s.reader) }
 
-// Update runs fn in a BEGIN IMMEDIATE transaction on the writer connection (shared with the other
-// Updates waiting at that moment, each in its own savepoint: see groupcommit.go) and returns nil
-// once that transaction is committed; when fn returns an error or panics, everything it wrote is
-// rolled back and fn's error is returned unchanged (its panic re-raised). When beginning, fn or committing fails with SQLITE_BUSY or
-// SQLITE_LOCKED (another process holds the file's write lock past the busy timeout), Update rolls
-// back and runs fn again, with backoff, up to the configured number of attempts.
+// Update runs fn in a BEGIN IMMEDIATE transaction on the writer (shared with the Updates waiting
+// then: see groupcommit.go) and returns nil once it is committed; when fn fails or panics, all it
+// wrote is rolled back and its error returned unchanged (its panic re-raised). On SQLITE_BUSY or
+// SQLITE_LOCKED (another process holds the write lock) Update runs fn again, with backoff.
 func (s *Store) Update(ctx context.Context, fn func(tx wxlogin.Tx) error) error {
 	_, err := sqlstore.Backoff(ctx, s.opts.maxAttempts, 5*time.Millisecond, 500*time.Millisecond,
 		func() (bool, error) {

@@ -7,9 +7,8 @@ import (
 	"github.com/wxlogin/wxlogin"
 )
 
-// pruneBatch is how many rows one DELETE statement of a prune removes: on a Store (outside
-// Update) each batch is its own short write transaction, so a large prune never holds the writer
-// or its locks for long.
+// pruneBatch is how many rows one DELETE of a prune removes: on a Store (outside Update) each
+// batch is its own short transaction, so a large prune never holds the writer or locks for long.
 const pruneBatch = 5000
 
 // Users returns the users f selects, ordered by ID (in the column's collation, the same order
@@ -48,8 +47,7 @@ func (t *Tx) Users(ctx context.Context, f wxlogin.UserFilter) ([]*wxlogin.User, 
 	return queryAll(ctx, t, t.r, "find users", scanUser, q, args...)
 }
 
-// PruneAuditEvents deletes the audit events with Time before before (a zero before is EINVALID)
-// and returns how many, in batches of pruneBatch.
+// PruneAuditEvents deletes the audit events before before and returns how many; EINVALID for zero.
 func (t *Tx) PruneAuditEvents(ctx context.Context, before time.Time) (int64, error) {
 	if before.IsZero() {
 		return 0, wxlogin.Errorf(wxlogin.EINVALID, "prune time is required")
@@ -58,9 +56,8 @@ func (t *Tx) PruneAuditEvents(ctx context.Context, before time.Time) (int64, err
 		(SELECT id FROM audit_events WHERE time < ? LIMIT ?)`, t.d.Time(before))
 }
 
-// PruneSessions deletes the sessions revoked before before or expiring before before, and (by ON
-// DELETE CASCADE) their refresh tokens; it returns how many sessions, deleted in batches of
-// pruneBatch. A zero before is EINVALID.
+// PruneSessions deletes the sessions revoked or expiring before before, with (ON DELETE CASCADE)
+// their refresh tokens, and returns how many sessions; EINVALID for a zero before.
 func (t *Tx) PruneSessions(ctx context.Context, before time.Time) (int64, error) {
 	if before.IsZero() {
 		return 0, wxlogin.Errorf(wxlogin.EINVALID, "prune time is required")

@@ -14,10 +14,7 @@ import (
 )
 
 // Migration is one migrations/*.sql file; its version is the file name without ".sql".
-type Migration struct {
-	Version string
-	SQL     string
-}
+type Migration struct{ Version, SQL string }
 
 // Schema is a store's migrations and the statements its engine keeps track of them with.
 type Schema struct {
@@ -104,22 +101,16 @@ func (d *Dialect) Migrated(ctx context.Context, db *sql.DB, s Schema) (bool, err
 	if err := db.QueryRowContext(ctx, s.Exists).Scan(&exists); err != nil || exists == 0 {
 		return false, d.wrap("check migrations", err)
 	}
-	t := NewTx(d, db, nil)
-	scanVersion := func(s scanner) (v string, err error) { return v, s.Scan(&v) }
-	applied, err := queryAll(ctx, t, db, "check migrations", scanVersion, `SELECT version FROM schema_migrations`)
-	if err != nil {
-		return false, err
+	args := make([]any, len(ms))
+	for i, m := range ms {
+		args[i] = m.Version
 	}
-	have := make(map[string]bool, len(applied))
-	for _, v := range applied {
-		have[v] = true
+	q := `SELECT count(*) FROM schema_migrations WHERE version IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(ms)), ", ") + `)`
+	var n int
+	if err := db.QueryRowContext(ctx, d.Q(q), args...).Scan(&n); err != nil {
+		return false, d.wrap("check migrations", err)
 	}
-	for _, m := range ms {
-		if !have[m.Version] {
-			return false, nil
-		}
-	}
-	return true, nil
+	return n == len(ms), nil
 }
 
 // Ping returns nil when every db answers and the last has applied every migration of s, and an
@@ -175,10 +166,9 @@ func Backoff(ctx context.Context, max int, first, limit time.Duration, attempt f
 
 // SeedTable is one table of a bulk load: its columns and n rows as the dialect binds them.
 type SeedTable struct {
-	Name string
-	Cols string // comma-separated
-	N    int
-	Row  func(i int) []any
+	Name, Cols string // Cols: comma-separated
+	N          int
+	Row        func(i int) []any
 }
 
 // SeedTables returns the tables a bulk load of users, identities, sessions and refresh tokens

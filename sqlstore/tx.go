@@ -10,8 +10,6 @@ import (
 
 var _ wxlogin.Tx = (*Tx)(nil)
 
-// ---- users
-
 const userCols = `id, nickname, avatar_url, unionid, phone, phone_country_code, phone_verified_at,
 	disabled, created_at, updated_at`
 
@@ -34,8 +32,7 @@ func (t *Tx) UserByUnionID(ctx context.Context, unionid string) (*wxlogin.User, 
 	return queryOne(ctx, t, "get user by unionid", "user", scanUser, `SELECT `+userCols+` FROM users WHERE unionid = ?`, unionid)
 }
 
-// UserByPhone returns the user holding the verified phone number (country code, pure number), or
-// ENOTFOUND (always for "").
+// UserByPhone returns the user holding the verified phone (countryCode, phone), or ENOTFOUND.
 func (t *Tx) UserByPhone(ctx context.Context, countryCode, phone string) (*wxlogin.User, error) {
 	if phone == "" {
 		return nil, notFoundf("user not found")
@@ -44,8 +41,7 @@ func (t *Tx) UserByPhone(ctx context.Context, countryCode, phone string) (*wxlog
 		`SELECT `+userCols+` FROM users WHERE phone_country_code = ? AND phone = ?`, countryCode, phone)
 }
 
-// CreateUser stores u: EINVALID without an id, ECONFLICT when the id or the (non-empty) unionid is
-// taken.
+// CreateUser stores u: EINVALID without an id, ECONFLICT when the id or unionid is taken.
 func (t *Tx) CreateUser(ctx context.Context, u *wxlogin.User) error {
 	if u == nil || u.ID == "" {
 		return invalid(u == nil, "user", "user id is required")
@@ -60,8 +56,7 @@ func (d *Dialect) userRow(u *wxlogin.User) []any {
 		d.Bool(u.Disabled), d.Time(u.CreatedAt), d.Time(u.UpdatedAt)}
 }
 
-// UpdateUser overwrites every field of the user with u.ID: ENOTFOUND when there is none, ECONFLICT
-// when the new unionid belongs to another user.
+// UpdateUser overwrites the user u.ID: ENOTFOUND when there is none, ECONFLICT when the unionid is taken.
 func (t *Tx) UpdateUser(ctx context.Context, u *wxlogin.User) error {
 	if u == nil {
 		return errNil("user")
@@ -73,13 +68,10 @@ func (t *Tx) UpdateUser(ctx context.Context, u *wxlogin.User) error {
 		t.d.Bool(u.Disabled), t.d.Time(u.CreatedAt), t.d.Time(u.UpdatedAt), u.ID)
 }
 
-// DeleteUser deletes the user and (by ON DELETE CASCADE) its account, identities, sessions and
-// their refresh tokens, in one statement; ENOTFOUND when there is no such user.
+// DeleteUser deletes the user and (ON DELETE CASCADE) all that is its, or returns ENOTFOUND.
 func (t *Tx) DeleteUser(ctx context.Context, id string) error {
 	return t.execOne(ctx, "delete user", "", "user", `DELETE FROM users WHERE id = ?`, id)
 }
-
-// ---- accounts
 
 const accountCols = `user_id, username, password_hash, failed_attempts, locked_until, created_at, updated_at`
 
@@ -110,8 +102,7 @@ func (t *Tx) CreateAccount(ctx context.Context, a *wxlogin.Account) error {
 		t.d.Time(a.CreatedAt), t.d.Time(a.UpdatedAt))
 }
 
-// UpdateAccount overwrites the account of a.UserID (username included): ENOTFOUND when there is
-// none, ECONFLICT when the new username is taken.
+// UpdateAccount overwrites the account of a.UserID: ENOTFOUND when none, ECONFLICT when the username is taken.
 func (t *Tx) UpdateAccount(ctx context.Context, a *wxlogin.Account) error {
 	if a == nil || a.Username == "" {
 		return invalid(a == nil, "account", "username is required")
@@ -121,8 +112,6 @@ func (t *Tx) UpdateAccount(ctx context.Context, a *wxlogin.Account) error {
 		a.Username, a.PasswordHash, a.FailedAttempts, t.d.Time(a.LockedUntil), t.d.Time(a.CreatedAt),
 		t.d.Time(a.UpdatedAt), a.UserID)
 }
-
-// ---- WeChat identities
 
 const identityCols = `appid, openid, unionid, user_id, session_key, session_key_updated_at, created_at, updated_at`
 
@@ -138,8 +127,7 @@ func (t *Tx) Identity(ctx context.Context, appid, openid string) (*wxlogin.Ident
 		`SELECT `+identityCols+` FROM wechat_identities WHERE appid = ? AND openid = ?`, appid, openid)
 }
 
-// IdentitiesByUser returns the user's identities ordered by CreatedAt, those without one first (an
-// empty slice when none).
+// IdentitiesByUser returns the user's identities by CreatedAt, those without one first (or none).
 func (t *Tx) IdentitiesByUser(ctx context.Context, userID string) ([]*wxlogin.Identity, error) {
 	return queryAll(ctx, t, t.r, "list identities", scanIdentity, `SELECT `+identityCols+` FROM wechat_identities
 		WHERE user_id = ? ORDER BY created_at NULLS FIRST, appid, openid`, userID)
@@ -161,8 +149,7 @@ func (d *Dialect) identityRow(i *wxlogin.Identity) []any {
 		d.Time(i.CreatedAt), d.Time(i.UpdatedAt)}
 }
 
-// UpdateIdentity overwrites the identity (i.AppID, i.OpenID), its user included: ENOTFOUND when
-// there is no such identity or no such user.
+// UpdateIdentity overwrites the identity (i.AppID, i.OpenID): ENOTFOUND without it or its user.
 func (t *Tx) UpdateIdentity(ctx context.Context, i *wxlogin.Identity) error {
 	if i == nil {
 		return errNil("identity")
@@ -178,8 +165,7 @@ func (t *Tx) DeleteIdentity(ctx context.Context, appid, openid string) error {
 	return t.execOne(ctx, "delete identity", "", "identity", `DELETE FROM wechat_identities WHERE appid = ? AND openid = ?`, appid, openid)
 }
 
-// IdentitiesAfter returns at most limit identities ordered by (appid, openid), starting after
-// (appid, openid): a cursor for paging through them all. EINVALID when limit < 1.
+// IdentitiesAfter returns at most limit identities after (appid, openid), in order; EINVALID when limit < 1.
 func (t *Tx) IdentitiesAfter(ctx context.Context, appid, openid string, limit int) ([]*wxlogin.Identity, error) {
 	if limit < 1 {
 		return nil, wxlogin.Errorf(wxlogin.EINVALID, "limit must be at least 1")
@@ -187,8 +173,6 @@ func (t *Tx) IdentitiesAfter(ctx context.Context, appid, openid string, limit in
 	return queryAll(ctx, t, t.r, "page identities", scanIdentity, `SELECT `+identityCols+` FROM wechat_identities
 		WHERE (appid, openid) > (?, ?) ORDER BY appid, openid LIMIT ?`, appid, openid, limit)
 }
-
-// ---- sessions
 
 const sessionCols = `id, user_id, app_id, method, user_agent, ip, created_at, last_seen_at, expires_at, revoked_at`
 
@@ -203,15 +187,13 @@ func (t *Tx) Session(ctx context.Context, id string) (*wxlogin.Session, error) {
 	return queryOne(ctx, t, "get session", "session", scanSession, `SELECT `+sessionCols+` FROM sessions WHERE id = ?`, id)
 }
 
-// SessionsByUser returns the user's sessions newest (by CreatedAt) first, those without one last,
-// revoked and expired ones included (an empty slice when none).
+// SessionsByUser returns all the user's sessions, newest (by CreatedAt) first, those without one last.
 func (t *Tx) SessionsByUser(ctx context.Context, userID string) ([]*wxlogin.Session, error) {
 	return queryAll(ctx, t, t.r, "list sessions", scanSession, `SELECT `+sessionCols+` FROM sessions
 		WHERE user_id = ? ORDER BY created_at DESC NULLS LAST, id DESC`, userID)
 }
 
-// CreateSession stores s: EINVALID without an id, ENOTFOUND when the user does not exist,
-// ECONFLICT when the id is taken.
+// CreateSession stores s: EINVALID without an id, ENOTFOUND without its user, ECONFLICT when taken.
 func (t *Tx) CreateSession(ctx context.Context, s *wxlogin.Session) error {
 	if s == nil || s.ID == "" {
 		return invalid(s == nil, "session", "session id is required")
@@ -237,9 +219,8 @@ func (t *Tx) UpdateSession(ctx context.Context, s *wxlogin.Session) error {
 		t.d.Time(s.ExpiresAt), t.d.Time(s.RevokedAt), s.ID)
 }
 
-// RevokeUserSessions sets RevokedAt=at on every session of the user that is active at at (not
-// revoked, expiring after at) and returns their ids, in no particular order (empty, not an error,
-// when there are none). A zero at is EINVALID.
+// RevokeUserSessions revokes at at the user's sessions active at at and returns their ids (in no
+// order, empty when none). A zero at is EINVALID.
 func (t *Tx) RevokeUserSessions(ctx context.Context, userID string, at time.Time) ([]string, error) {
 	if at.IsZero() {
 		return nil, wxlogin.Errorf(wxlogin.EINVALID, "revocation time is required")
@@ -249,8 +230,6 @@ func (t *Tx) RevokeUserSessions(ctx context.Context, userID string, at time.Time
 		WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? RETURNING id`,
 		t.d.Time(at), userID, t.d.Time(at))
 }
-
-// ---- refresh tokens
 
 const refreshCols = `hash, session_id, created_at, expires_at, used_at`
 
@@ -265,8 +244,7 @@ func (t *Tx) RefreshToken(ctx context.Context, hash string) (*wxlogin.RefreshTok
 		`SELECT `+refreshCols+` FROM refresh_tokens WHERE hash = ?`, hash)
 }
 
-// CreateRefreshToken stores rt: EINVALID without a hash, ENOTFOUND when the session does not
-// exist, ECONFLICT when the hash is already stored.
+// CreateRefreshToken stores rt: EINVALID without a hash, ENOTFOUND without its session, ECONFLICT when taken.
 func (t *Tx) CreateRefreshToken(ctx context.Context, rt *wxlogin.RefreshToken) error {
 	if rt == nil || rt.Hash == "" {
 		return invalid(rt == nil, "refresh token", "refresh token hash is required")
@@ -289,8 +267,6 @@ func (t *Tx) UpdateRefreshToken(ctx context.Context, rt *wxlogin.RefreshToken) e
 		created_at = ?, expires_at = ?, used_at = ? WHERE hash = ?`,
 		rt.SessionID, t.d.Time(rt.CreatedAt), t.d.Time(rt.ExpiresAt), t.d.Time(rt.UsedAt), rt.Hash)
 }
-
-// ---- signing keys
 
 const signingKeyCols = `id, algorithm, private, public, created_at, retired_at`
 
@@ -323,8 +299,6 @@ func (t *Tx) UpdateSigningKey(ctx context.Context, k *wxlogin.SigningKey) error 
 		public = ?, created_at = ?, retired_at = ? WHERE id = ?`,
 		k.Algorithm, k.Private, k.Public, t.d.Time(k.CreatedAt), t.d.Time(k.RetiredAt), k.ID)
 }
-
-// ---- audit events
 
 const auditCols = `id, time, type, actor_id, user_id, app_id, session_id, ip, user_agent, detail`
 
@@ -380,8 +354,7 @@ func (w *where) add(cond string, args ...any) {
 	w.conds, w.args = append(w.conds, cond), append(w.args, args...)
 }
 
-// query returns the query selecting with w's conditions, ordered by order, limited to limit rows
-// (100 when limit <= 0), and its arguments.
+// query returns sel with w's conditions, order and a limit (100 when limit <= 0), and its arguments.
 func (w *where) query(sel, order string, limit int) (string, []any) {
 	if limit <= 0 {
 		limit = 100
