@@ -106,6 +106,8 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	db := stdlib.OpenDB(*cfg.ConnConfig) // pgxpool parses the DSN: it accepts (and here ignores) pool_* settings
 	db.SetMaxOpenConns(int(o.maxConns))
 	db.SetMaxIdleConns(int(o.maxConns))
+	db.SetConnMaxLifetime(time.Hour) // as pgxpool did: a failover or a pooler's restart is left behind
+	db.SetConnMaxIdleTime(30 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", err)
@@ -113,11 +115,8 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	return &Store{Tx: sqlstore.NewTx(dialect, db, db), db: db, opts: o}, nil
 }
 
-// Close closes the pool's connections, waiting for those in use to be released. It returns nil.
-func (s *Store) Close() error {
-	s.db.Close()
-	return nil
-}
+// Close closes the pool's connections, waiting for those in use to be released.
+func (s *Store) Close() error { return s.db.Close() }
 
 // Shared returns true: several instances may share one PostgreSQL database.
 func (s *Store) Shared() bool { return true }
