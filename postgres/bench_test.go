@@ -4,21 +4,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"os"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/postgres"
+	"github.com/wxlogin/wxlogin/storetest"
 )
 
-// BenchmarkLoginTx runs, from many goroutines, the transaction of a returning user's login: read
-// the identity and its user, update the identity, create a session and its refresh token, add an
-// audit event.
 func BenchmarkLoginTx(b *testing.B) {
 	dsn := os.Getenv("WXLOGIN_TEST_POSTGRES")
 	if dsn == "" {
@@ -45,49 +39,5 @@ func BenchmarkLoginTx(b *testing.B) {
 	if err := s.Migrate(ctx); err != nil {
 		b.Fatal(err)
 	}
-	const users = 1000
-	now := time.Now()
-	for i := range users {
-		id := fmt.Sprintf("usr_%d", i)
-		if err := s.CreateUser(ctx, &wxlogin.User{ID: id, CreatedAt: now}); err != nil {
-			b.Fatal(err)
-		}
-		if err := s.CreateIdentity(ctx, &wxlogin.Identity{AppID: "wx_a", OpenID: fmt.Sprint("o", i), UserID: id, CreatedAt: now}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	var n atomic.Int64
-	b.SetParallelism(4)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			k := n.Add(1)
-			i := k % users
-			err := s.Update(ctx, func(tx wxlogin.Tx) error {
-				id, err := tx.Identity(ctx, "wx_a", fmt.Sprint("o", i))
-				if err != nil {
-					return err
-				}
-				if _, err := tx.User(ctx, id.UserID); err != nil {
-					return err
-				}
-				id.SessionKey, id.UpdatedAt = []byte("sealed"), time.Now()
-				if err := tx.UpdateIdentity(ctx, id); err != nil {
-					return err
-				}
-				sid := fmt.Sprintf("ses_%d_%d", k, time.Now().UnixNano())
-				if err := tx.CreateSession(ctx, &wxlogin.Session{ID: sid, UserID: id.UserID, CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
-					return err
-				}
-				if err := tx.CreateRefreshToken(ctx, &wxlogin.RefreshToken{Hash: "h" + sid, SessionID: sid, CreatedAt: time.Now()}); err != nil {
-					return err
-				}
-				return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: time.Now(), Type: "login.success", UserID: id.UserID})
-			})
-			if err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	storetest.BenchmarkLoginTx(b, s)
 }
