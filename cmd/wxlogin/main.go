@@ -38,6 +38,19 @@ func main() {
 
 var errUsage = errors.New("usage")
 
+// errHelp is returned by a command after it printed its usage for -h or --help, having done nothing
+// else; run turns it into success.
+var errHelp = errors.New("help")
+
+// isHelpFlag reports whether arg asks for help.
+func isHelpFlag(arg string) bool {
+	switch arg {
+	case "-h", "--help", "-help", "help":
+		return true
+	}
+	return false
+}
+
 const usage = `wxlogin: login and identity server for WeChat Mini Programs
 
 Usage:
@@ -53,8 +66,18 @@ Usage:
   wxlogin version
 `
 
-// run runs the wxlogin command line: args[1] names the subcommand.
+// run runs the wxlogin command line: args[1] names the subcommand. `--help` or `-h` on any command
+// prints its usage and does nothing else (nil error: exit status 0).
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	err := runCommand(ctx, args, getenv, stdin, stdout, stderr)
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return err
+}
+
+// runCommand runs the subcommand args[1]; it returns errHelp when the command only printed its usage.
+func runCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) < 2 {
 		fmt.Fprint(stderr, usage)
 		return errUsage
