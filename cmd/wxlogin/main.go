@@ -28,6 +28,11 @@ var version = "dev"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// A mistyped WXLOGIN_* variable would otherwise be ignored: refuse it, naming the closest setting.
+	if err := checkEnvironment(os.Environ()); err != nil {
+		fmt.Fprintln(os.Stderr, "wxlogin:", err)
+		os.Exit(1)
+	}
 	if err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, errUsage) {
 			fmt.Fprintln(os.Stderr, "wxlogin:", err)
