@@ -59,7 +59,7 @@ func isHelpFlag(arg string) bool {
 const usage = `wxlogin: login and identity server for WeChat Mini Programs
 
 Usage:
-  wxlogin dev      [--addr 127.0.0.1:8080] [--sim-addr 127.0.0.1:8081] [--db wxlogin-dev.db] [--app appid:secret[:platform]]...
+  wxlogin dev      [--addr 127.0.0.1:8080] [--sim-addr 127.0.0.1:8081] [--db wxlogin-dev.db] [--app appid:secret[:platform]]... [--admin-token TOKEN]
   wxlogin serve    [--config wxlogin.yaml]
   wxlogin sim      [--addr 127.0.0.1:8081] [--app appid:secret[:platform]]...
   wxlogin migrate  [--config wxlogin.yaml]
