@@ -38,7 +38,7 @@ func TestStrictKeys(t *testing.T) {
 		{`{"appid":"wx0","appid":"wx1"}`, false},
 		{`{"APPID":"a","Code":"b"}`, false},
 		{`{"\u0063ode":"a","code":"b"}`, false}, // an escaped duplicate
-		{`{"appi\u212a":"a"}`, true},           // no field matches it at all: the decoder refuses it as unknown
+		{`{"appi\u212a":"a"}`, true},            // no field matches it at all: the decoder refuses it as unknown
 		{`{"\u212aode":"a"}`, true},
 		{`{"inner":{"name":"x","Name":"y"}}`, false},
 		{`{"inner":{"name":"x","name":"y"}}`, false},
