@@ -462,3 +462,42 @@ func TestAmbiguousJSON(t *testing.T) {
 	e.mustTokens(e.do("POST", "/v1/login/wechat", "", `{"appid":"`+appA+`","code":"`+e.code(appA, "dup5")+`"}`))
 	e.mustTokens(e.do("POST", "/v1/login/password", "", `{"username":"amber","password":"correct horse battery"}`))
 }
+
+// TestUnicodeConfusion: a username outside the ASCII alphabet is refused before any case mapping
+// (the Kelvin sign must not become "kevin"), and display text and avatar URLs that could mislead
+// or break out of HTML are refused. Issue 14, item 5.
+func TestUnicodeConfusion(t *testing.T) {
+	e := newEnv(t)
+	if r := e.do("POST", "/v1/accounts", "", map[string]string{"username": "kevin", "password": "correct horse battery"}); r.Status != 201 {
+		t.Fatalf("sign-up: %d %s", r.Status, r.Body)
+	}
+	for _, name := range []string{"\u212aevin", "\u212aevin2", "ſam", "ｋevin"} {
+		if r := e.do("POST", "/v1/accounts", "", map[string]string{"username": name, "password": "correct horse battery"}); r.Status != 400 || r.ErrorCode(t) != wxlogin.EINVALID {
+			t.Errorf("sign-up as %q: %d %s, want 400 invalid_request", name, r.Status, r.Body)
+		}
+	}
+	if r := e.do("POST", "/v1/login/password", "", map[string]string{"username": "\u212aevin", "password": "correct horse battery"}); r.Status == 200 {
+		t.Errorf("log-in as \\u212aevin logged in as kevin: %s", r.Body)
+	}
+	e.mustTokens(e.do("POST", "/v1/login/password", "", map[string]string{"username": "KEVIN", "password": "correct horse battery"}))
+
+	tk := e.login(appA, "uni")
+	for _, body := range []map[string]string{
+		{"nickname": "admin\u202egnp.exe"},
+		{"nickname": "ad\u200bmin"},
+		{"nickname": "\ufeffadmin"},
+		{"avatar_url": `https://x.example/a.png" onerror="alert(1)`},
+		{"avatar_url": "https://ex\u202eample.com/"},
+		{"avatar_url": "http://x.example/a.png"},
+		{"avatar_url": "https://x.example/a b.png"},
+	} {
+		r := e.do("PATCH", "/v1/me", tk.AccessToken, body)
+		if r.Status != 400 || r.ErrorCode(t) != wxlogin.EINVALID {
+			t.Errorf("PATCH /v1/me %q: %d %s, want 400 invalid_request", body, r.Status, r.Body)
+		}
+	}
+	r := e.do("PATCH", "/v1/me", tk.AccessToken, map[string]string{"nickname": "小明 👨\u200d👩\u200d👧", "avatar_url": "https://thirdwx.qlogo.cn/mmopen/a/132"})
+	if r.Status != 200 {
+		t.Fatalf("a good profile: %d %s", r.Status, r.Body)
+	}
+}
