@@ -46,6 +46,11 @@ func (s *server) guardSlowClients(perClient int, minRate int64, grace time.Durat
 			next.ServeHTTP(w, r)
 			return
 		}
+		if r.Header[badFramingHeader] != nil { // GuardFraming: ambiguous or unsupported framing
+			w.Header().Set("Connection", "close")
+			s.writeError(w, r, wxlogin.Errorf(wxlogin.EINVALID, "Transfer-Encoding must be chunked alone, without Content-Length"))
+			return
+		}
 		if perClient > 0 {
 			ip := s.clientIP(r)
 			mu.Lock()

@@ -294,7 +294,7 @@ func newHTTPServer(h http.Handler, logger *slog.Logger, cfg *Config) *http.Serve
 // serveUntilDone serves srv on ln until ctx ends, then shuts down within grace.
 func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Duration) error {
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(wxhttp.GuardFraming(ln)) }()
 	select {
 	case err := <-errc:
 		return err
