@@ -2,6 +2,8 @@ package http
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"net"
@@ -20,8 +22,10 @@ const (
 
 // guardSlowClients keeps a few slow or greedy clients from taking everyone's capacity (issue 14,
 // item 1). It sits outside limitInFlight, so:
-//   - a client address holds at most perClient requests in flight, body reading included; past
-//     that it gets 503 overloaded at once (0: no bound; health probes exempt);
+//   - a client address, and a bearer token (one user's session), each hold at most perClient
+//     requests in flight, body reading included; past that they get 503 overloaded at once and
+//     the connection is closed (0: no bound; health probes exempt); the token is kept only as a
+//     hash prefix, for the request's duration;
 //   - a request's body is read whole (up to the body limit) BEFORE the request takes one of the
 //     shared in-flight slots, so bodies that trickle in do not count against the shared cap;
 //   - the body must arrive within grace + its size / minRate bytes per second (minRate 0: no
@@ -52,17 +56,30 @@ func (s *server) guardSlowClients(perClient int, minRate int64, grace time.Durat
 			return
 		}
 		if perClient > 0 {
-			ip := s.clientIP(r)
-			mu.Lock()
-			if held[ip] >= perClient {
-				mu.Unlock()
-				w.Header().Set("Connection", "close")
-				s.writeError(w, r, &wxlogin.Error{Code: wxlogin.EOVERLOADED, Message: "too many requests in flight from this address; try again shortly", RetryAfter: time.Second})
-				return
+			// One address, and one bearer token (a user's session), each hold at most perClient.
+			keys := []string{"ip:" + s.clientIP(r)}
+			if tok, ok := bearerToken(r); ok {
+				h := sha256.Sum256([]byte(tok))
+				keys = append(keys, "tok:"+hex.EncodeToString(h[:12]))
 			}
-			held[ip]++
+			mu.Lock()
+			for _, k := range keys {
+				if held[k] >= perClient {
+					mu.Unlock()
+					w.Header().Set("Connection", "close")
+					s.writeError(w, r, &wxlogin.Error{Code: wxlogin.EOVERLOADED, Message: "too many requests in flight from this client; try again shortly", RetryAfter: time.Second})
+					return
+				}
+			}
+			for _, k := range keys {
+				held[k]++
+			}
 			mu.Unlock()
-			defer release(ip)
+			defer func() {
+				for _, k := range keys {
+					release(k)
+				}
+			}()
 		}
 		if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
 			max := s.cfg.MaxBodyBytes

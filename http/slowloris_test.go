@@ -81,40 +81,46 @@ func TestSlowloris(t *testing.T) {
 		t.Fatalf("sign-up: %d %s", r.Status, r.Body)
 	}
 	tk := e.login(appA, "steady-wx")
+	attacker := e.login(appA, "attacker-wx")
 	addr := strings.TrimPrefix(e.srv.URL, "http://")
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	defer func() { close(stop); wg.Wait() }()
 
-	// 200 slow clients, each from an address of its own, half on /v1/me with a valid token, half
-	// on the password login (the dev attack, without a token).
+	// 200 slow clients, each from an address of its own, on the password login (the dev attack,
+	// without a token).
 	var many []*slowClient
 	for i := range 200 {
-		path, bearer := "/v1/login/password", ""
-		if i%2 == 0 {
-			path, bearer = "/v1/me", tk.AccessToken
-		}
-		many = append(many, openSlow(t, addr, path, fmt.Sprintf("198.51.100.%d, 10.0.%d.%d", i%250, i/250, i%250), bearer))
+		many = append(many, openSlow(t, addr, "/v1/login/password", fmt.Sprintf("198.51.100.%d, 10.0.%d.%d", i%250, i/250, i%250), ""))
+	}
+	// 50 on /v1/me with one user's valid token, from addresses of their own: past 8 they are
+	// refused at once.
+	var sameUser []*slowClient
+	for i := range 50 {
+		sameUser = append(sameUser, openSlow(t, addr, "/v1/me", fmt.Sprintf("192.0.2.%d", i), attacker.AccessToken))
 	}
 	// 50 more from one address: past 8 they are refused at once.
 	var greedy []*slowClient
 	for range 50 {
 		greedy = append(greedy, openSlow(t, addr, "/v1/login/password", "203.0.113.7", ""))
 	}
+	all := append(append(many, greedy...), sameUser...)
 	defer func() {
-		for _, c := range append(many, greedy...) {
+		for _, c := range all {
 			c.conn.Close()
 		}
 	}()
-	trickle(append(many, greedy...), 500*time.Millisecond, stop, &wg)
-	refused := 0
-	for _, c := range greedy {
-		if c.status(200*time.Millisecond) == http.StatusServiceUnavailable {
-			refused++
+	trickle(all, 500*time.Millisecond, stop, &wg)
+	for name, group := range map[string][]*slowClient{"one address": greedy, "one user": sameUser} {
+		refused := 0
+		for _, c := range group {
+			if c.status(200*time.Millisecond) == http.StatusServiceUnavailable {
+				refused++
+			}
 		}
-	}
-	if refused < 50-8 {
-		t.Errorf("one address holding 50 slow requests: %d refused, want at least %d", refused, 50-8)
+		if refused < 50-8 {
+			t.Errorf("%s holding 50 slow requests: %d refused, want at least %d", name, refused, 50-8)
+		}
 	}
 	time.Sleep(500 * time.Millisecond) // let every slow request reach the server
 

@@ -63,7 +63,7 @@ type Config struct {
 	RateLimitPhoneIP          string        `yaml:"rate_limit_phone_ip" doc:"phone login and phone verification per client IP" default:"30/1m"`
 	RateLimitPhoneIdentity    string        `yaml:"rate_limit_phone_identity" doc:"phone verifications per user; phone logins per appid + client IP" default:"10/1h"`
 	MaxConcurrentRequests     int           `yaml:"max_concurrent_requests" doc:"requests in flight before others get 503 overloaded (0: no cap; health probes exempt)" default:"1024"`
-	MaxInFlightPerClient      int           `yaml:"max_in_flight_per_client" doc:"requests one client address may have in flight, body reading included, before its others get 503 overloaded (0: no bound; behind a proxy set trust_proxy_headers, or every client shares its address)" default:"64"`
+	MaxInFlightPerClient      int           `yaml:"max_in_flight_per_client" doc:"requests one client address, and one bearer token, may each have in flight, body reading included, before their others get 503 overloaded (0: no bound; behind a proxy set trust_proxy_headers, or every client shares its address)" default:"64"`
 	BodyMinRate               int64         `yaml:"body_min_rate" doc:"slowest a request body may arrive, bytes per second, after body_read_grace; slower ones get 400 and their connection closed (0: no minimum). Bodies are read before a request counts against max_concurrent_requests" default:"1024"`
 	BodyReadGrace             time.Duration `yaml:"body_read_grace" doc:"time a request body gets on top of its size / body_min_rate" default:"5s"`
 	ReadHeaderTimeout         time.Duration `yaml:"read_header_timeout" doc:"time to read a request's headers" default:"5s"`
