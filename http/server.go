@@ -40,6 +40,8 @@ type Config struct {
 	MaxInFlightPerClient int
 	BodyMinRate          int64
 	BodyReadGrace        time.Duration
+	// ReadTimeout is the http.Server's: a body's deadline never goes past it (0: no cap).
+	ReadTimeout time.Duration
 	// Observer, when set, receives request, login and rate-limit measurements (package metrics).
 	Observer Observer
 	// Metrics, when set, serves GET /metrics (package metrics' Handler).
@@ -66,7 +68,7 @@ func NewServer(logger *slog.Logger, cfg Config, svc *auth.Service) http.Handler 
 	addRoutes(mux, s)
 	var h http.Handler = jsonNotFound(mux, s)
 	h = s.limitInFlight(cfg.MaxConcurrent, h)
-	h = s.guardSlowClients(cfg.MaxInFlightPerClient, cfg.BodyMinRate, cfg.BodyReadGrace, h)
+	h = s.guardSlowClients(cfg.MaxInFlightPerClient, cfg.BodyMinRate, cfg.BodyReadGrace, cfg.ReadTimeout, h)
 	h = s.recoverPanics(h)
 	h = s.observe(mux, cfg.Observer, h)
 	h = withRequestID(h)

@@ -29,10 +29,10 @@ const (
 //   - a request's body is read whole (up to the body limit) BEFORE the request takes one of the
 //     shared in-flight slots, so bodies that trickle in do not count against the shared cap;
 //   - the body must arrive within grace + its size / minRate bytes per second (minRate 0: no
-//     minimum rate), else the request gets 400 and the connection is closed;
+//     minimum rate), capped at readTimeout, else the request gets 400 and the connection is closed;
 //   - a body declared larger than the limit (Content-Length) is refused before it is read, and so
 //     before `100 Continue` is sent to a client that asked with Expect.
-func (s *server) guardSlowClients(perClient int, minRate int64, grace time.Duration, next http.Handler) http.Handler {
+func (s *server) guardSlowClients(perClient int, minRate int64, grace, readTimeout time.Duration, next http.Handler) http.Handler {
 	if grace <= 0 {
 		grace = defaultBodyReadGrace
 	}
@@ -95,7 +95,11 @@ func (s *server) guardSlowClients(perClient int, minRate int64, grace time.Durat
 			rc := http.NewResponseController(w)
 			deadline := time.Time{}
 			if minRate > 0 {
-				deadline = time.Now().Add(grace + time.Duration(float64(expect)/float64(minRate)*float64(time.Second)))
+				d := grace + time.Duration(float64(expect)/float64(minRate)*float64(time.Second))
+				if readTimeout > 0 && d > readTimeout { // never later than the server's own read deadline
+					d = readTimeout
+				}
+				deadline = time.Now().Add(d)
 				_ = rc.SetReadDeadline(deadline) // unsupported writers (tests' recorders) read without one
 			}
 			body, err := io.ReadAll(io.LimitReader(r.Body, max+1))

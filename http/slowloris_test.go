@@ -182,3 +182,17 @@ func TestExpectContinueTooLarge(t *testing.T) {
 		t.Fatalf("first line %q, want a 4xx before any 100 Continue", line)
 	}
 }
+
+// TestSlowBodyReadTimeoutCap: the body deadline never goes past the server's read timeout, however
+// low the minimum rate.
+func TestSlowBodyReadTimeoutCap(t *testing.T) {
+	e := newEnv(t, func(_ *auth.Config, h *wxhttp.Config) {
+		h.BodyMinRate = 1 // 1000 bytes: over 16 minutes at this rate
+		h.ReadTimeout = time.Second
+	})
+	c := openSlow(t, strings.TrimPrefix(e.srv.URL, "http://"), "/v1/login/password", "", "")
+	defer c.conn.Close()
+	if st := c.status(30 * time.Second); st != http.StatusBadRequest {
+		t.Fatalf("status %d, want 400 once the read timeout passed", st)
+	}
+}

@@ -271,7 +271,7 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 	}
 	h := wxhttp.NewServer(logger, wxhttp.Config{IntrospectionClients: clients, Issuer: cfg.Issuer, TrustProxyHeaders: cfg.TrustProxyHeaders,
 		MaxBodyBytes: cfg.MaxBodyBytes, RateLimits: limits, Limiter: limiter, MaxConcurrent: cfg.MaxConcurrentRequests,
-		MaxInFlightPerClient: cfg.MaxInFlightPerClient, BodyMinRate: cfg.BodyMinRate, BodyReadGrace: cfg.BodyReadGrace,
+		MaxInFlightPerClient: cfg.MaxInFlightPerClient, BodyMinRate: cfg.BodyMinRate, BodyReadGrace: cfg.BodyReadGrace, ReadTimeout: cfg.ReadTimeout,
 		AdminTokens: admins, Observer: m, Metrics: m.Handler(), Ready: readyChecks(store, rc)}, svc)
 	ok = true
 	return &stack{handler: h, store: store, issuer: issuer, svc: svc, redis: rc, metrics: m}, nil
