@@ -311,3 +311,29 @@ func TestSimCommand(t *testing.T) {
 		t.Error("sim accepted a malformed --app")
 	}
 }
+
+func TestCheckEnvironment(t *testing.T) {
+	for _, tc := range []struct {
+		environ []string
+		want    string // "" = accepted; else the error names both
+	}{
+		{[]string{"PATH=/bin", "WXLOGIN_ACCESS_TOKEN_TTL=5m", "WXLOGIN_APPS_FILE=/run/apps", "WXLOGIN_CONFIG=x.yaml", "WXLOGIN_TEST_POSTGRES=p", "WXLOGIN_TEST_REDIS=r"}, ""},
+		{[]string{"WXLOGIN_ACESS_TOKEN_TTL=5m"}, "WXLOGIN_ACESS_TOKEN_TTL is not a setting: did you mean WXLOGIN_ACCESS_TOKEN_TTL?"},
+		{[]string{"WXLOGIN_DATA_KEY_FILE=/k"}, "WXLOGIN_DATA_KEY_FILE is not a setting: did you mean WXLOGIN_DATA_KEYS_FILE?"},
+		{[]string{"WXLOGIN_SIGNUPS=true"}, "did you mean WXLOGIN_SIGNUP?"},
+		{[]string{"WXLOGIN_MAX_CONCURENT_REQUESTS=5"}, "did you mean WXLOGIN_MAX_CONCURRENT_REQUESTS?"},
+		{[]string{"WXLOGIN_=x"}, "WXLOGIN_ is not a setting"},
+	} {
+		err := checkEnvironment(tc.environ)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%v: %v", tc.environ, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%v: err %v, want %q", tc.environ, err, tc.want)
+		}
+	}
+	// The values never appear in the message (a secret may have been mistyped).
+	if err := checkEnvironment([]string{"WXLOGIN_DATA_KEY=k1:SECRETVALUE"}); err == nil || strings.Contains(err.Error(), "SECRETVALUE") {
+		t.Errorf("err %v", err)
+	}
+}
