@@ -93,6 +93,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	printDevGuide(stdout, "http://"+ln.Addr().String(), "http://"+simLn.Addr().String(), simApps[0].ID, *db)
 	fmt.Fprintf(stdout, "Admin API (dev only): curl -s http://%s/admin/v1/users -H 'Authorization: Bearer %s'\n", ln.Addr(), *adminToken)
+	fmt.Fprintf(stdout, "Admin console (dev only): http://%s/admin/ (sign in with the admin token %s)\n", ln.Addr(), *adminToken)
 	// The simulator stops only after the server has drained: in-flight logins still call it.
 	serverCtx, stopServer := context.WithCancel(ctx)
 	defer stopServer()

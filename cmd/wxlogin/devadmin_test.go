@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -37,6 +38,18 @@ func TestDevAdminToken(t *testing.T) {
 			}
 			if len(tok) < 16 {
 				t.Fatalf("token %q too short", tok)
+			}
+			console := waitFor(t, stdout, regexp.MustCompile(`Admin console \(dev only\): (http://\S+/admin/) \(sign in with the admin token (\S+)\)`))
+			if console != server+"/admin/" {
+				t.Errorf("banner links the console at %q, want %q", console, server+"/admin/")
+			}
+			resp, err := http.Get(console)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+				t.Errorf("GET %s: %d %s, want the console's page", console, resp.StatusCode, resp.Header.Get("Content-Type"))
 			}
 			for _, tc := range []struct {
 				tok  string
