@@ -244,6 +244,8 @@ var nonSettingEnv = map[string]bool{
 	"WXLOGIN_TEST_REDIS":     true, // tests: the Redis to test against
 	"WXLOGIN_CONTRACT_COUNT": true, // tests: print the contract test's counts
 	"WXLOGIN_FAULT_ROUNDS":   true, // tests: rounds of the fault battery
+	"WXLOGIN_SCREENSHOTS":    true, // tests: where the browser tests keep their screenshots
+	"WXLOGIN_CHROMIUM":       true, // tests: the Chromium binary of the browser tests
 }
 
 // checkEnvironment returns an error naming the first WXLOGIN_* variable of environ (KEY=VALUE

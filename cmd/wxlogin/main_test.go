@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -335,5 +336,46 @@ func TestCheckEnvironment(t *testing.T) {
 	// The values never appear in the message (a secret may have been mistyped).
 	if err := checkEnvironment([]string{"WXLOGIN_DATA_KEY=k1:SECRETVALUE"}); err == nil || strings.Contains(err.Error(), "SECRETVALUE") {
 		t.Errorf("err %v", err)
+	}
+}
+
+// TestEveryReadVariableIsAccepted: every WXLOGIN_* variable that the project's code, tests or CI
+// script reads passes checkEnvironment, so a new test variable cannot make serve refuse to start
+// under the test run that sets it.
+func TestEveryReadVariableIsAccepted(t *testing.T) {
+	read := regexp.MustCompile(`(?:[Gg]etenv\(|LookupEnv\(|export )"?(WXLOGIN_[A-Z0-9_]+)`)
+	seen := map[string]bool{}
+	root := filepath.Join("..", "..")
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "node_modules" || d.Name() == ".git") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !(strings.HasSuffix(path, ".go") || strings.HasSuffix(path, filepath.Join(".ci", "run"))) {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range read.FindAllStringSubmatch(string(b), -1) {
+			seen[m[1]] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, must := range []string{"WXLOGIN_TEST_POSTGRES", "WXLOGIN_SCREENSHOTS"} {
+		if !seen[must] {
+			t.Errorf("the scan did not find %s: the pattern is broken", must)
+		}
+	}
+	for name := range seen {
+		if err := checkEnvironment([]string{name + "=x"}); err != nil {
+			t.Errorf("%s is read by the project but refused: %v (add it to nonSettingEnv in config.go)", name, err)
+		}
 	}
 }
