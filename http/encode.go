@@ -74,7 +74,7 @@ func decodeError(err error, max int64) error {
 	)
 	switch {
 	case errors.As(err, &me):
-		return wxlogin.Errorf(wxlogin.EINVALID, "the body is larger than %d bytes", max)
+		return wxlogin.Errorf(wxlogin.ETOOLARGE, "the body is larger than %d bytes", max)
 	case errors.Is(err, io.EOF):
 		return wxlogin.Errorf(wxlogin.EINVALID, "the body is empty: a JSON object is required")
 	case errors.Is(err, io.ErrUnexpectedEOF):
@@ -117,6 +117,7 @@ var codeStatus = map[string]int{
 	wxlogin.EINTERNAL:         http.StatusInternalServerError,
 	wxlogin.EMETHODNOTALLOWED: http.StatusMethodNotAllowed,
 	wxlogin.EOVERLOADED:       http.StatusServiceUnavailable,
+	wxlogin.ETOOLARGE:         http.StatusRequestEntityTooLarge,
 }
 
 // ErrorStatus returns the HTTP status of an error code (500 for unknown codes).

@@ -85,7 +85,7 @@ func (s *server) guardSlowClients(perClient int, minRate int64, grace, readTimeo
 			max := s.cfg.MaxBodyBytes
 			if r.ContentLength > max {
 				w.Header().Set("Connection", "close")
-				s.writeError(w, r, wxlogin.Errorf(wxlogin.EINVALID, "the body is larger than %d bytes", max))
+				s.writeError(w, r, wxlogin.Errorf(wxlogin.ETOOLARGE, "the body is larger than %d bytes", max))
 				return
 			}
 			expect := r.ContentLength
@@ -117,7 +117,7 @@ func (s *server) guardSlowClients(perClient int, minRate int64, grace, readTimeo
 			}
 			if int64(len(body)) > max {
 				w.Header().Set("Connection", "close")
-				s.writeError(w, r, wxlogin.Errorf(wxlogin.EINVALID, "the body is larger than %d bytes", max))
+				s.writeError(w, r, wxlogin.Errorf(wxlogin.ETOOLARGE, "the body is larger than %d bytes", max))
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))

@@ -178,8 +178,8 @@ func TestExpectContinueTooLarge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(line, "HTTP/1.1 4") {
-		t.Fatalf("first line %q, want a 4xx before any 100 Continue", line)
+	if !strings.HasPrefix(line, "HTTP/1.1 413") {
+		t.Fatalf("first line %q, want 413 before any 100 Continue", line)
 	}
 }
 
