@@ -36,6 +36,7 @@ func addRoutes(mux *http.ServeMux, s *server) {
 
 	// Admin API (admin tokens; see admin.go).
 	mux.Handle("GET /admin/v1/users", s.adminOnly(s.handleAdminUsers()))
+	mux.Handle("POST /admin/v1/users", s.adminOnly(s.handleAdminCreateUser()))
 	mux.Handle("GET /admin/v1/users/{id}", s.adminOnly(s.handleAdminUser()))
 	mux.Handle("POST /admin/v1/users/{id}/disable", s.adminOnly(s.handleAdminSetDisabled(true)))
 	mux.Handle("POST /admin/v1/users/{id}/enable", s.adminOnly(s.handleAdminSetDisabled(false)))
