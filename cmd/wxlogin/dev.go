@@ -25,6 +25,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	db := fs.String("db", "wxlogin-dev.db", "SQLite database file (created if missing; its data key sits beside it in FILE.key)")
 	var apps appFlags
 	fs.Var(&apps, "app", "a mini program, appid:secret[:platform] (repeatable; default: the demo app)")
+	signupPolicy := fs.String("signup-policy", "open", "open or existing_only (then an admin token \""+devAdminToken+"\" creates users)")
+	phoneSignup := fs.Bool("phone-signup", false, "POST /v1/login/phone creates a user for an unknown phone number")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -63,6 +65,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg.LogFormat = "text"
 	cfg.ShutdownTimeout = 5 * time.Second
 	cfg.generousRateLimits()
+	cfg.devSignup(*signupPolicy, *phoneSignup)
 	if err := cfg.validate(); err != nil {
 		return err
 	}
@@ -81,6 +84,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	go newPruner(st.svc, cfg, logger).run(ctx, pruneInterval)
 
 	printDevGuide(stdout, "http://"+ln.Addr().String(), "http://"+simLn.Addr().String(), simApps[0].ID, *db)
+	printSignupGuide(stdout, cfg, "http://"+ln.Addr().String())
 	// The simulator stops only after the server has drained: in-flight logins still call it.
 	serverCtx, stopServer := context.WithCancel(ctx)
 	defer stopServer()
