@@ -267,3 +267,26 @@ func chunk(typ string, data []byte) []byte {
 	b.Write([]byte{byte(crc >> 24), byte(crc >> 16), byte(crc >> 8), byte(crc)})
 	return b.Bytes()
 }
+
+// The risk check against the simulator's getuserriskrank: a rank above signup_risk_max refuses
+// the sign-up, and nobody is created.
+func TestSignupRiskOverHTTP(t *testing.T) {
+	max := 1
+	e := newEnv(t, func(a *auth.Config, _ *wxhttp.Config) { a.SignupRiskMax = &max })
+	if err := e.sim.SetRisk(appA, "risky", 3); err != nil {
+		t.Fatal(err)
+	}
+	r := e.do("POST", "/v1/login/wechat", "", map[string]string{"appid": appA, "code": e.code(appA, "risky")})
+	if r.Status != http.StatusForbidden || r.ErrorCode(t) != "forbidden" {
+		t.Fatalf("risky: %d %s", r.Status, r.Body)
+	}
+	if tk := e.login(appA, "calm"); !tk.NewUser {
+		t.Fatal("a calm user was not created")
+	}
+	if err := e.sim.SetRisk(appA, "risky", 1); err != nil {
+		t.Fatal(err)
+	}
+	if tk := e.login(appA, "risky"); !tk.NewUser {
+		t.Fatal("rank 1 was refused")
+	}
+}
