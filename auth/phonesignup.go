@@ -46,6 +46,15 @@ func (d *Doors) LoginPhoneWith(ctx context.Context, in PhoneLogin, meta Meta) (*
 			return nil, err
 		}
 	}
+	// A bad link token is refused before the phone code is spent (each one costs the app quota).
+	var ident *linkMaterial
+	if in.LinkToken != "" {
+		lt, err := d.peekLink(ctx, in.LinkToken, app.App.ID)
+		if err != nil {
+			return nil, err
+		}
+		ident = &linkMaterial{appID: lt.AppID, openID: lt.OpenID, unionID: lt.UnionID}
+	}
 	info, err := app.WeChat.GetPhoneNumber(ctx, in.Code, "")
 	if err != nil {
 		return nil, wechatError(callPhoneLogin, err)
@@ -56,9 +65,8 @@ func (d *Doors) LoginPhoneWith(ctx context.Context, in PhoneLogin, meta Meta) (*
 	if info.PurePhoneNumber == "" || len(info.PurePhoneNumber) > 32 || len(info.CountryCode) > 8 {
 		return nil, wxlogin.Errorf(wxlogin.EUPSTREAM, "WeChat answered without a usable phone number")
 	}
-	// The WeChat identity to bind, if any: from a wx.login code, or (read now, consumed in the
+	// The WeChat identity to bind, if any: from a wx.login code, or (read above, consumed in the
 	// transaction) from a link token.
-	var ident *linkMaterial
 	if in.WxCode != "" {
 		ws, err := app.WeChat.Code2Session(ctx, in.WxCode)
 		if err != nil {
@@ -72,12 +80,6 @@ func (d *Doors) LoginPhoneWith(ctx context.Context, in PhoneLogin, meta Meta) (*
 			return nil, err
 		}
 		ident = &linkMaterial{appID: app.App.ID, openID: ws.OpenID, unionID: ws.UnionID, sessionKey: key}
-	} else if in.LinkToken != "" {
-		lt, err := d.peekLink(ctx, in.LinkToken, app.App.ID)
-		if err != nil {
-			return nil, err
-		}
-		ident = &linkMaterial{appID: lt.AppID, openID: lt.OpenID, unionID: lt.UnionID}
 	}
 
 	o := loginOrigin(app.App.ID, meta)

@@ -290,3 +290,57 @@ func TestSignupRiskOverHTTP(t *testing.T) {
 		t.Fatal("rank 1 was refused")
 	}
 }
+
+// Malformed requests to the sign-up routes get a clear 4xx JSON error.
+func TestSignupBadInput(t *testing.T) {
+	e := newEnv(t, func(a *auth.Config, h *wxhttp.Config) {
+		a.PhoneLogin, a.PhoneSignup = true, true
+		h.AdminTokens = map[string]string{"ops": opsToken}
+	})
+	tk := e.login(appA, "bad-input")
+	long := strings.Repeat("x", 200)
+	mp := "multipart/form-data; boundary=XYZ"
+	cases := []struct {
+		name, method, path, ct, body, bearer string
+		status                               int
+		code                                 string
+	}{
+		{"link token too long", "POST", "/v1/login/password", "application/json", `{"username":"abc","password":"abcdefgh1","link_token":"` + long + `"}`, "", 400, "invalid_request"},
+		{"link token of nothing", "POST", "/v1/login/phone", "application/json", `{"appid":"` + appA + `","code":"abc","link_token":"nope"}`, "", 400, "invalid_request"},
+		{"wx_code with a space", "POST", "/v1/login/phone", "application/json", `{"appid":"` + appA + `","code":"abc","wx_code":"a b"}`, "", 400, "invalid_request"},
+		{"wx_code of a number", "POST", "/v1/login/phone", "application/json", `{"appid":"` + appA + `","code":"abc","wx_code":5}`, "", 400, "invalid_request"},
+		{"admin user unknown field", "POST", "/admin/v1/users", "application/json", `{"username":"abc","is_admin":true}`, opsToken, 400, "invalid_request"},
+		{"admin user username without password", "POST", "/admin/v1/users", "application/json", `{"username":"abc"}`, opsToken, 400, "invalid_request"},
+		{"admin user bad country code", "POST", "/admin/v1/users", "application/json", `{"phone":"13800000000","country_code":"x1"}`, opsToken, 400, "invalid_request"},
+		{"admin user bad nickname", "POST", "/admin/v1/users", "application/json", `{"phone":"13800000000","nickname":"a\u0007b"}`, opsToken, 400, "invalid_request"},
+		{"admin user malformed", "POST", "/admin/v1/users", "application/json", `{"phone":`, opsToken, 400, "invalid_request"},
+		{"avatar json", "POST", "/v1/me/avatar", "application/json", `{}`, tk.AccessToken, 400, "invalid_request"},
+		{"avatar no boundary", "POST", "/v1/me/avatar", "multipart/form-data", `--XYZ--`, tk.AccessToken, 400, "invalid_request"},
+		{"avatar truncated multipart", "POST", "/v1/me/avatar", mp, "--XYZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\n\x89PNG", tk.AccessToken, 400, "invalid_request"},
+		{"avatar empty multipart", "POST", "/v1/me/avatar", mp, "--XYZ--\r\n", tk.AccessToken, 400, "invalid_request"},
+		{"avatar garbage", "POST", "/v1/me/avatar", mp, "garbage", tk.AccessToken, 400, "invalid_request"},
+		{"avatar huge", "POST", "/v1/me/avatar", mp, "--XYZ\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n" + strings.Repeat("\x00", 2<<20) + "\r\n--XYZ--\r\n", tk.AccessToken, 400, "invalid_request"},
+		{"avatar PUT", "PUT", "/v1/me/avatar", mp, "", tk.AccessToken, 405, "method_not_allowed"},
+		{"avatar id traversal", "GET", "/v1/avatars/..%2F..%2Fwxlogin.db", "", "", "", 404, "not_found"},
+		{"avatar id upper case", "GET", "/v1/avatars/" + strings.Repeat("A", 64) + ".png", "", "", "", 404, "not_found"},
+		{"avatar id long", "GET", "/v1/avatars/" + strings.Repeat("a", 300), "", "", "", 404, "not_found"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req, _ := http.NewRequest(c.method, e.srv.URL+c.path, strings.NewReader(c.body))
+			if c.ct != "" {
+				req.Header.Set("Content-Type", c.ct)
+			}
+			if c.bearer != "" {
+				req.Header.Set("Authorization", "Bearer "+c.bearer)
+			}
+			r := e.send(req)
+			if r.Status != c.status || r.ErrorCode(t) != c.code {
+				t.Fatalf("%d %s, want %d %s", r.Status, r.Body, c.status, c.code)
+			}
+		})
+	}
+	if r := e.do("GET", "/v1/me", tk.AccessToken, nil); r.Status != 200 {
+		t.Fatalf("unhealthy after bad input: %d", r.Status)
+	}
+}
