@@ -27,6 +27,7 @@ const (
 	EMETHODNOTALLOWED = "method_not_allowed"   // 405
 	EOVERLOADED       = "overloaded"           // 503 + Retry-After: too many requests in flight
 	ETOOLARGE         = "payload_too_large"    // 413: the body is over the configured limit
+	ENOACCOUNT        = "no_account"           // 403: sign-up is closed and the WeChat user has no account (with a link_token)
 )
 
 // ErrorCodes returns every error code above, in their order. It is what the http package's
@@ -37,6 +38,7 @@ func ErrorCodes() []string {
 		EINVALID, EINVALIDCODE, EUSERBLOCKED, EUNAUTHORIZED, ECREDENTIALS, EFORBIDDEN, ENOTFOUND, ECONFLICT,
 		ESESSIONKEYSTALE, ERATELIMITED, EUPSTREAMUNAVAIL, EUPSTREAM, EINTERNAL, EMETHODNOTALLOWED, EOVERLOADED,
 		ETOOLARGE,
+		ENOACCOUNT,
 	}
 }
 

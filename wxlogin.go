@@ -93,6 +93,37 @@ type SigningKey struct {
 	RetiredAt time.Time // zero while it may sign
 }
 
+// LinkToken is the single-use token of a login refused by the existing_only sign-up policy: it
+// holds the WeChat identity that logged in, to be bound to an existing account by a later password
+// or phone login. Stored only by the hash of the token; SessionKey is sealed like an Identity's.
+type LinkToken struct {
+	Hash       string
+	AppID      string
+	OpenID     string
+	UnionID    string
+	SessionKey []byte // sealed; nil when the door gave none
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+}
+
+// Avatar is a user's picture as wxlogin serves it: cleaned and re-encoded (auth), named by the hex
+// SHA-256 of Data with its extension (".png" or ".jpg"), so one ID always means the same bytes.
+type Avatar struct {
+	ID          string
+	ContentType string // image/png or image/jpeg
+	Data        []byte
+	CreatedAt   time.Time
+}
+
+// AvatarStore keeps avatars: every Store is one (its PutAvatar/Avatar), and so is a directory
+// (package avatardir).
+type AvatarStore interface {
+	// PutAvatar stores a; storing an ID again is not an error (the bytes are the same).
+	PutAvatar(ctx context.Context, a *Avatar) error
+	// Avatar returns the avatar id, or ENOTFOUND.
+	Avatar(ctx context.Context, id string) (*Avatar, error)
+}
+
 // AuditEvent records who did what to whom, when, from where.
 type AuditEvent struct {
 	ID        int64
@@ -200,6 +231,17 @@ type Tx interface {
 	Users(ctx context.Context, f UserFilter) ([]*User, error)
 	// PruneAuditEvents deletes the audit events whose Time is before before and returns how many.
 	PruneAuditEvents(ctx context.Context, before time.Time) (int64, error)
+	// CreateLinkToken stores t (ECONFLICT when its hash exists) and deletes the link tokens that
+	// expired before t.CreatedAt.
+	CreateLinkToken(ctx context.Context, t *LinkToken) error
+	// LinkToken returns the link token with hash, expired or not, or ENOTFOUND.
+	LinkToken(ctx context.Context, hash string) (*LinkToken, error)
+	// DeleteLinkToken deletes the link token with hash, or returns ENOTFOUND.
+	DeleteLinkToken(ctx context.Context, hash string) error
+	// PutAvatar stores a; an ID already stored is left as is (the same bytes), not an error.
+	PutAvatar(ctx context.Context, a *Avatar) error
+	// Avatar returns the avatar id, or ENOTFOUND.
+	Avatar(ctx context.Context, id string) (*Avatar, error)
 	// PruneSessions deletes the dead sessions — revoked before before, or expired before before —
 	// with their refresh tokens, and returns how many sessions. With before not after now, no active
 	// session is touched.

@@ -76,6 +76,16 @@ type Config struct {
 	CloudRun bool
 	// PhoneLogin enables LoginPhone (a phone code logs in the user owning that verified phone).
 	PhoneLogin bool
+	// SignupPolicy says which doors of which apps may create users (default: open everywhere).
+	SignupPolicy SignupRules
+	// PhoneSignup lets LoginPhone create a user for an unknown verified phone (phone-first sign-up).
+	PhoneSignup bool
+	// SignupRiskMax, when set (0-4), refuses sign-ups WeChat's getuserriskrank ranks above it.
+	SignupRiskMax *int
+	// Avatars keeps uploaded avatars (default: Store); AvatarMaxBytes caps an upload (default
+	// DefaultAvatarMaxBytes).
+	Avatars        wxlogin.AvatarStore
+	AvatarMaxBytes int64
 	// Argon2 sets the cost of new password hashes (default DefaultArgon2).
 	Argon2 Argon2Params
 	// Lockout limits password guessing (default DefaultLockout).
@@ -115,6 +125,7 @@ type core struct {
 	sessionTTL time.Duration
 	now        func() time.Time
 	log        *slog.Logger
+	signup     signupRules // who may sign up (signup.go)
 }
 
 // SessionKeeper keeps sessions and their tokens.
@@ -133,7 +144,11 @@ type Doors struct {
 }
 
 // Identities are a user's profile, WeChat identities and phone.
-type Identities struct{ *core }
+type Identities struct {
+	*core
+	avatars   wxlogin.AvatarStore // where avatars are kept (avatar.go)
+	avatarMax int64
+}
 
 // Accounts are business accounts: sign-up, password checks and lock-out.
 type Accounts struct {
@@ -150,6 +165,7 @@ type Accounts struct {
 type Administration struct {
 	*core
 	sessions *SessionKeeper
+	accounts *Accounts // hashes the passwords of the accounts operators create
 }
 
 // New returns a Service; it fails when a required dependency is missing or an app is duplicated.
@@ -172,6 +188,10 @@ func New(cfg Config) (*Service, error) {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	c.store = newCachedStore(cfg.Store, cfg.CacheSize, cfg.Invalidations, c.now, c.log)
+	var err error
+	if c.signup, err = newSignupRules(cfg); err != nil {
+		return nil, err
+	}
 	if c.sessionTTL <= 0 {
 		c.sessionTTL = 30 * 24 * time.Hour
 	}
@@ -203,8 +223,8 @@ func New(cfg Config) (*Service, error) {
 		doors.codes = NewMemoryCodeCache(w, c.now)
 	}
 	sessions := &SessionKeeper{core: c}
-	return &Service{SessionKeeper: sessions, Doors: doors, Identities: &Identities{core: c}, Accounts: acc,
-		Administration: &Administration{core: c, sessions: sessions}, core: c}, nil
+	return &Service{SessionKeeper: sessions, Doors: doors, Identities: newIdentities(c, cfg), Accounts: acc,
+		Administration: &Administration{core: c, sessions: sessions, accounts: acc}, core: c}, nil
 }
 
 // Run follows the other instances' cache invalidations until ctx ends (it returns at once on one

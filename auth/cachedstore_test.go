@@ -80,6 +80,7 @@ var txReads = map[string]bool{
 	"Identity": true, "IdentitiesByUser": true, "IdentitiesAfter": true,
 	"Session": true, "SessionsByUser": true, "RefreshToken": true,
 	"SigningKeys": true, "AuditEvents": true,
+	"LinkToken": true, "Avatar": true,
 }
 
 // txWrite is one write of wxlogin.Tx and the cached state it makes stale.
@@ -155,6 +156,18 @@ var txWrites = map[string]txWrite{
 		_, err := tx.PruneSessions(ctx, f.now)
 		return err
 	}, why: "it deletes only revoked or expired sessions, which a cached copy already refuses (Session.Active)"},
+	"CreateLinkToken": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
+		return tx.CreateLinkToken(ctx, &wxlogin.LinkToken{Hash: "l1", AppID: "wxa", OpenID: "o9", CreatedAt: f.now, ExpiresAt: f.now.Add(time.Minute)})
+	}, why: "link tokens are never cached"},
+	"DeleteLinkToken": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
+		if err := tx.CreateLinkToken(ctx, &wxlogin.LinkToken{Hash: "l2", AppID: "wxa", OpenID: "o9", CreatedAt: f.now, ExpiresAt: f.now.Add(time.Minute)}); err != nil {
+			return err
+		}
+		return tx.DeleteLinkToken(ctx, "l2")
+	}, why: "link tokens are never cached"},
+	"PutAvatar": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
+		return tx.PutAvatar(ctx, &wxlogin.Avatar{ID: "a.png", ContentType: "image/png", Data: []byte("x"), CreatedAt: f.now})
+	}, why: "avatars are never cached (the user's avatar_url changes through UpdateUser)"},
 }
 
 // Every write method of wxlogin.Tx, found by reflection, invalidates the cached state it touches,

@@ -19,6 +19,7 @@ const (
 	callPhoneOfUser             // getuserphonenumber for a logged-in user's identity
 	callPhoneLogin              // getuserphonenumber to log in by phone
 	callPaidUnionID             // getpaidunionid
+	callRiskRank                // getuserriskrank before a sign-up
 )
 
 // wechatError maps an error of the WeChat client to a wxlogin error: the one place that maps

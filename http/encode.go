@@ -118,6 +118,7 @@ var codeStatus = map[string]int{
 	wxlogin.EMETHODNOTALLOWED: http.StatusMethodNotAllowed,
 	wxlogin.EOVERLOADED:       http.StatusServiceUnavailable,
 	wxlogin.ETOOLARGE:         http.StatusRequestEntityTooLarge,
+	wxlogin.ENOACCOUNT:        http.StatusForbidden,
 }
 
 // ErrorStatus returns the HTTP status of an error code (500 for unknown codes).
@@ -136,6 +137,9 @@ type errorBody struct {
 type errorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// LinkToken and LinkExpiresIn come with no_account (see signup.go).
+	LinkToken     string `json:"link_token,omitempty"`
+	LinkExpiresIn int64  `json:"link_expires_in,omitempty"`
 }
 
 // writeError writes err in the JSON error shape. Internal errors are logged with the request id
@@ -154,8 +158,10 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code == wxlogin.EUNAUTHORIZED {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="wxlogin"`)
 	}
+	detail := errorDetail{Code: code, Message: wxlogin.ErrorMessage(err)}
+	s.addLinkToken(w, err, &detail)
 	encode(w, ErrorStatus(code), errorBody{
-		Error:     errorDetail{Code: code, Message: wxlogin.ErrorMessage(err)},
+		Error:     detail,
 		RequestID: requestID(r.Context()),
 	})
 }

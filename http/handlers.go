@@ -148,9 +148,10 @@ func (s *server) handleLoginWeChat() http.Handler {
 }
 
 type loginPasswordRequest struct {
-	AppID    string `json:"appid"`
-	Username string `json:"username"`
-	Password string `json:"password"`
+	AppID     string `json:"appid"`
+	Username  string `json:"username"`
+	Password  string `json:"password"`
+	LinkToken string `json:"link_token"` // optional: the link token of a no_account answer
 }
 
 func (r *loginPasswordRequest) Valid() error {
@@ -162,6 +163,9 @@ func (r *loginPasswordRequest) Valid() error {
 
 func (s *server) handleLoginPassword() http.Handler {
 	return loginHandler(s, func(r *http.Request, req *loginPasswordRequest) (*auth.Login, error) {
+		if req.LinkToken != "" {
+			return s.svc.LinkPassword(r.Context(), req.AppID, req.Username, req.Password, req.LinkToken, s.meta(r))
+		}
 		return s.svc.LoginPassword(r.Context(), req.AppID, req.Username, req.Password, s.meta(r))
 	})
 }

@@ -46,6 +46,8 @@ type Config struct {
 	Metrics http.Handler
 	// Ready lists what GET /readyz checks, in order; when empty it checks the store.
 	Ready []ReadyCheck
+	// AvatarBaseURL is the base of avatar links (https://login.example.com); "" : the request's host.
+	AvatarBaseURL string
 }
 
 // NewServer returns the HTTP handler of the whole API over svc (an *auth.Service).

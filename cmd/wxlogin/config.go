@@ -34,6 +34,13 @@ type Config struct {
 	Signup            bool          `yaml:"signup" doc:"enable POST /v1/accounts" default:"false"`
 	PhoneLogin        bool          `yaml:"phone_login" doc:"enable POST /v1/login/phone (a getPhoneNumber code logs in the user who verified that number)" default:"false"`
 	CloudRunLogin     bool          `yaml:"cloud_run_login" doc:"enable POST /v1/login/cloud (only behind WeChat Cloud Run's gateway)" default:"false"`
+	SignupPolicy      string        `yaml:"signup_policy" doc:"who a WeChat login may create a user for: open (anyone) or existing_only (nobody: unknown people get no_account and a link_token; operators create users with POST /admin/v1/users)" default:"open"`
+	SignupOverrides   string        `yaml:"signup_policy_overrides" doc:"per app and door, comma-separated key=open|existing_only; key is appid, appid/door or */door (doors: wechat, cloudrun, phone)"`
+	PhoneSignup       bool          `yaml:"phone_signup" doc:"POST /v1/login/phone creates a user for an unknown verified phone (and binds wx_code's WeChat identity)" default:"false"`
+	SignupRiskMax     string        `yaml:"signup_risk_max" doc:"refuse sign-ups WeChat's getuserriskrank ranks above this rank, 0 to 4 (off: no check)" default:"off"`
+	AvatarMaxBytes    int64         `yaml:"avatar_max_bytes" doc:"largest avatar upload (POST /v1/me/avatar)" default:"1048576"`
+	AvatarDir         string        `yaml:"avatar_dir" doc:"keep avatars as files in this directory (empty: in the database)"`
+	AvatarBaseURL     string        `yaml:"avatar_base_url" doc:"public base URL of avatar links, e.g. https://login.example.com (empty: the request's host)"`
 	KeyReload         time.Duration `yaml:"key_reload_interval" doc:"how often an instance reloads signing keys rotated by another" default:"1m"`
 	IntrospectClients string        `yaml:"introspection_clients" doc:"business services allowed to introspect, comma-separated id:secret" secret:"true"`
 	AdminTokens       string        `yaml:"admin_tokens" doc:"operator tokens of the admin API, comma-separated name:token (name is the audit trail's actor admin:<name>; tokens of at least 16 characters)" secret:"true"`
@@ -229,6 +236,9 @@ func (c *Config) validate() error {
 		return errors.New("max_body_bytes must be at least 1024")
 	case c.LockoutFailures < 1:
 		return errors.New("lockout_failures must be at least 1")
+	}
+	if err := c.validateSignup(); err != nil {
+		return err
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err

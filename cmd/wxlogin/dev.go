@@ -29,6 +29,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var apps appFlags
 	fs.Var(&apps, "app", "a mini program, appid:secret[:platform] (repeatable; default: the demo app)")
 	adminToken := fs.String("admin-token", "", "token of the admin API (actor admin:dev), at least 16 characters (default: a random one, printed)")
+	signupPolicy := fs.String("signup-policy", "open", "open or existing_only (then the admin token creates users: POST /admin/v1/users)")
+	phoneSignup := fs.Bool("phone-signup", false, "POST /v1/login/phone creates a user for an unknown phone number")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -74,6 +76,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg.LogFormat = "text"
 	cfg.ShutdownTimeout = 5 * time.Second
 	cfg.generousRateLimits()
+	cfg.devSignup(*signupPolicy, *phoneSignup)
 	if err := cfg.validate(); err != nil {
 		return err
 	}
@@ -94,6 +97,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	printDevGuide(stdout, "http://"+ln.Addr().String(), "http://"+simLn.Addr().String(), simApps[0].ID, *db)
 	fmt.Fprintf(stdout, "Admin API (dev only): curl -s http://%s/admin/v1/users -H 'Authorization: Bearer %s'\n", ln.Addr(), *adminToken)
 	fmt.Fprintf(stdout, "Admin console (dev only): http://%s/admin/ (sign in with the admin token %s)\n", ln.Addr(), *adminToken)
+	printSignupGuide(stdout, cfg, "http://"+ln.Addr().String(), *adminToken)
 	// The simulator stops only after the server has drained: in-flight logins still call it.
 	serverCtx, stopServer := context.WithCancel(ctx)
 	defer stopServer()

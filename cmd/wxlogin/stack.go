@@ -252,15 +252,20 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 	if rc != nil {
 		limiter = rc.Limiter() // shared by every instance; falls back to this process's counts while Redis is down
 	}
+	signup, err := cfg.signupSettings()
+	if err != nil {
+		return nil, err
+	}
 	a, err := app.New(ctx, app.Config{
 		Auth: auth.Config{Store: store, Sealer: ring, Codes: codes, CodeWindow: cfg.CodeWindow, CacheSize: cacheSize, Invalidations: inval,
 			SessionTTL: cfg.SessionTTL, Signup: cfg.Signup, PhoneLogin: cfg.PhoneLogin, CloudRun: cfg.CloudRunLogin,
 			Argon2:  auth.Argon2Params{Memory: cfg.Argon2Memory, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads},
-			Lockout: lockout},
+			Lockout: lockout, SignupPolicy: signup.rules, PhoneSignup: cfg.PhoneSignup, SignupRiskMax: signup.riskMax,
+			Avatars: signup.avatars, AvatarMaxBytes: cfg.AvatarMaxBytes},
 		HTTP: wxhttp.Config{IntrospectionClients: clients, Issuer: cfg.Issuer, TrustProxyHeaders: cfg.TrustProxyHeaders,
 			MaxBodyBytes: cfg.MaxBodyBytes, RateLimits: limits, Limiter: limiter, MaxConcurrent: cfg.MaxConcurrentRequests,
 			MaxInFlightPerClient: cfg.MaxInFlightPerClient, BodyMinRate: cfg.BodyMinRate, BodyReadGrace: cfg.BodyReadGrace, ReadTimeout: cfg.ReadTimeout,
-			AdminTokens: admins, Ready: readyChecks(store, rc)},
+			AdminTokens: admins, Ready: readyChecks(store, rc), AvatarBaseURL: cfg.AvatarBaseURL},
 		Apps: apps, WeChatBaseURL: cfg.WeChatBaseURL, WeChatHTTPClient: httpClient, WeChatTokens: tokens,
 		Issuer: cfg.Issuer, TokenTTL: cfg.AccessTokenTTL, SigningAlgorithm: cfg.SigningAlgorithm,
 		Metrics: m, Logger: logger,
