@@ -80,6 +80,7 @@ var txReads = map[string]bool{
 	"Identity": true, "IdentitiesByUser": true, "IdentitiesAfter": true,
 	"Session": true, "SessionsByUser": true, "RefreshToken": true,
 	"SigningKeys": true, "AuditEvents": true,
+	"LoginCounts": true, "NewUserCounts": true, "ActiveSessionCount": true,
 }
 
 // txWrite is one write of wxlogin.Tx and the cached state it makes stale.
