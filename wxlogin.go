@@ -246,4 +246,17 @@ type Tx interface {
 	// with their refresh tokens, and returns how many sessions. With before not after now, no active
 	// session is touched.
 	PruneSessions(ctx context.Context, before time.Time) (int64, error)
+
+	// LoginCounts returns the logins (audit events login.success) at or after since (zero: all)
+	// counted by (bucket, method, app), ordered by Start, Method, AppID. Buckets are bucket long
+	// and aligned on the Unix epoch, so a day is a UTC day. Audit events, not sessions, because
+	// they outlive the users deleted or merged away and the sessions pruned. EINVALID unless
+	// bucket is a positive whole number of seconds.
+	LoginCounts(ctx context.Context, since time.Time, bucket time.Duration) ([]LoginCount, error)
+	// NewUserCounts returns the users created at or after since (zero: all), by CreatedAt, counted
+	// by bucket as LoginCounts buckets them; only buckets holding a user come back, oldest first.
+	// Users deleted or merged away are not counted. EINVALID as LoginCounts.
+	NewUserCounts(ctx context.Context, since time.Time, bucket time.Duration) ([]TimeCount, error)
+	// ActiveSessionCount returns how many sessions are active at now: not revoked, expiring after now.
+	ActiveSessionCount(ctx context.Context, now time.Time) (int64, error)
 }

@@ -81,6 +81,7 @@ var txReads = map[string]bool{
 	"Session": true, "SessionsByUser": true, "RefreshToken": true,
 	"SigningKeys": true, "AuditEvents": true,
 	"LinkToken": true, "Avatar": true,
+	"LoginCounts": true, "NewUserCounts": true, "ActiveSessionCount": true,
 }
 
 // txWrite is one write of wxlogin.Tx and the cached state it makes stale.

@@ -142,7 +142,10 @@ func (s *server) handleAdminStats() http.Handler {
 		}
 		out := adminStatsResponse{GeneratedAt: st.Now.UTC(), LoginsHourly: newLoginBucketsJSON(st.Hourly),
 			LoginsDaily: newLoginBucketsJSON(st.Daily), NewUsersDaily: make([]countBucketJSON, 0, len(st.NewUsersDaily)),
-			ActiveSessions: st.ActiveSessions, AuditEventsScanned: st.Scanned, Truncated: st.Truncated}
+			ActiveSessions: st.ActiveSessions}
+		for _, b := range st.Daily {
+			out.AuditEventsScanned += b.Total // the store counts them all: never truncated
+		}
 		for i, n := range st.NewUsersDaily {
 			out.NewUsersDaily = append(out.NewUsersDaily, countBucketJSON{Start: st.Daily[i].Start.UTC(), Count: n})
 		}

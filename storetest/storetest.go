@@ -90,6 +90,9 @@ func RunTests(t *testing.T, newStore func(t *testing.T) wxlogin.Store) {
 		{"OrderingOfZeroTimes", testOrderingOfZeroTimes},
 		{"LinkTokens", testLinkTokens},
 		{"Avatars", testAvatars},
+		{"LoginCounts", testLoginCounts},
+		{"NewUserCounts", testNewUserCounts},
+		{"ActiveSessionCount", testActiveSessionCount},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
