@@ -19,3 +19,17 @@ func (k AppKind) Valid() bool {
 	}
 	return false
 }
+
+// AppKind returns the app's kind: Kind, or KindMiniProgram when it is unset.
+func (a App) AppKind() AppKind {
+	if a.Kind == "" {
+		return KindMiniProgram
+	}
+	return a.Kind
+}
+
+// WebOAuth reports whether apps of kind k log in with WeChat's web OAuth (/sns/oauth2/access_token):
+// official accounts, websites and mobile apps.
+func (k AppKind) WebOAuth() bool {
+	return k == KindOfficialAccount || k == KindWebsite || k == KindMobileApp
+}

@@ -11,6 +11,7 @@ type App struct {
 	ID       string
 	Secret   Secret
 	Platform string
+	Kind     AppKind // "" is a mini program (KindMiniProgram)
 }
 
 // User is a person. A user may have WeChat identities (one per app), a business account
