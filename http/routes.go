@@ -9,6 +9,7 @@ func addRoutes(mux *http.ServeMux, s *server) {
 	mux.Handle("POST /v1/login/password", s.limitLogin(s.handleLoginPassword()))
 	mux.Handle("POST /v1/login/phone", s.limitLogin(s.limitPhone(s.handleLoginPhone())))
 	mux.Handle("POST /v1/login/cloud", s.limitLogin(s.handleLoginCloud()))
+	mux.Handle("POST /v1/login/wechat/oauth", s.limitLogin(s.handleLoginOAuth()))
 	mux.Handle("POST /v1/accounts", s.limitLogin(s.handleSignUp()))
 	mux.Handle("POST /v1/token/refresh", s.limitRefresh(s.handleRefresh()))
 	mux.Handle("POST /v1/logout", s.authenticated(s.handleLogout()))
