@@ -47,7 +47,8 @@ type Identity struct {
 	OpenID              string
 	UnionID             string
 	UserID              string
-	SessionKey          []byte // sealed
+	Kind                AppKind // its app's kind when it was created ("": a mini program)
+	SessionKey          []byte  // sealed
 	SessionKeyUpdatedAt time.Time
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
@@ -205,4 +206,12 @@ type Tx interface {
 	// with their refresh tokens, and returns how many sessions. With before not after now, no active
 	// session is touched.
 	PruneSessions(ctx context.Context, before time.Time) (int64, error)
+	// CreateWebTicket stores t (webticket.go); ECONFLICT when its hash is taken, EINVALID without
+	// a hash or purpose.
+	CreateWebTicket(ctx context.Context, t *WebTicket) error
+	// TakeWebTicket deletes and returns the ticket of (purpose, hash) unless it expired at now:
+	// each ticket is taken once. ENOTFOUND when none, or when it expired (and is then deleted too).
+	TakeWebTicket(ctx context.Context, purpose, hash string, now time.Time) (*WebTicket, error)
+	// PruneWebTickets deletes the tickets that expired before before and returns how many.
+	PruneWebTickets(ctx context.Context, before time.Time) (int64, error)
 }

@@ -155,6 +155,20 @@ var txWrites = map[string]txWrite{
 		_, err := tx.PruneSessions(ctx, f.now)
 		return err
 	}, why: "it deletes only revoked or expired sessions, which a cached copy already refuses (Session.Active)"},
+	"CreateWebTicket": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
+		return tx.CreateWebTicket(ctx, &wxlogin.WebTicket{Hash: "h", Purpose: "p", CreatedAt: f.now, ExpiresAt: f.now.Add(time.Minute)})
+	}, why: "web tickets are never cached"},
+	"TakeWebTicket": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
+		_, err := tx.TakeWebTicket(ctx, "p", "h", f.now)
+		if wxlogin.ErrorCode(err) == wxlogin.ENOTFOUND {
+			return nil
+		}
+		return err
+	}, why: "web tickets are never cached"},
+	"PruneWebTickets": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
+		_, err := tx.PruneWebTickets(ctx, f.now)
+		return err
+	}, why: "web tickets are never cached"},
 }
 
 // Every write method of wxlogin.Tx, found by reflection, invalidates the cached state it touches,

@@ -118,6 +118,13 @@ func TestOAuthRules(t *testing.T) {
 			if err != nil || len(ids) != 3 {
 				t.Fatalf("identities: %v, %d", err, len(ids))
 			}
+			kinds := map[string]wxlogin.AppKind{}
+			for _, id := range ids {
+				kinds[id.AppID] = id.Kind
+			}
+			if kinds["wxa"] != "" || kinds["oa"] != wxlogin.KindOfficialAccount || kinds["web"] != wxlogin.KindWebsite {
+				t.Fatalf("identity kinds %v", kinds)
+			}
 			for _, id := range ids {
 				if id.UnionID != "u-amy" {
 					t.Fatalf("identity %s has unionid %q", id.AppID, id.UnionID)
