@@ -27,7 +27,7 @@ func TestBadInput(t *testing.T) {
 	deep := strings.Repeat(`{"a":`, 5000) + "1" + strings.Repeat("}", 5000)
 	type tc = badInputCase
 	var cases []tc
-	for _, path := range []string{"/v1/login/wechat", "/v1/login/password", "/v1/accounts", "/v1/token/refresh", "/v1/login/phone", "/v1/login/wechat/oauth"} {
+	for _, path := range []string{"/v1/login/wechat", "/v1/login/password", "/v1/accounts", "/v1/token/refresh", "/v1/login/phone", "/v1/login/wechat/oauth", "/v1/login/exchange"} {
 		cases = append(cases,
 			tc{"no content type", "POST", path, "", `{"code":"x"}`, false, 400, wxlogin.EINVALID},
 			tc{"text/plain", "POST", path, "text/plain", `{"code":"x"}`, false, 400, wxlogin.EINVALID},

@@ -113,6 +113,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		WeChatBaseURL: simSrv.URL, WeChatHTTPClient: &http.Client{Timeout: 2 * time.Second},
 		Issuer: "wxlogin-test", Now: e.clock.Now, Logger: logger,
 	}
+	cfg.Auth.Web = auth.WebConfig{OpenBaseURL: simSrv.URL, RedirectURIs: webRedirectURIs}
 	for _, o := range opts {
 		o(&cfg.Auth, &cfg.HTTP)
 	}

@@ -38,6 +38,9 @@ type Config struct {
 	Metrics http.Handler
 	// Ready lists what GET /readyz checks, in order; when empty it checks the store.
 	Ready []ReadyCheck
+	// WebCallbackURL is GET /v1/oauth/wechat/callback as browsers reach it (weblogin.go); empty:
+	// built from the request's Host (and X-Forwarded-Proto with TrustProxyHeaders).
+	WebCallbackURL string
 }
 
 // NewServer returns the HTTP handler of the whole API over svc (an *auth.Service).

@@ -2,6 +2,10 @@ package http_test
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -113,5 +117,138 @@ func TestLoginOAuthUpstreamFault(t *testing.T) {
 	e.sim.SetFault(wechatsim.Fault{Path: "/sns/oauth2/access_token", Reset: true})
 	if r := e.loginOAuth(appOA, e.oauthCode(appOA, "cid", wechat.ScopeUserInfo, false)); r.Status != 503 || r.Header.Get("Retry-After") == "" {
 		t.Fatalf("reset: %d %s", r.Status, r.Body)
+	}
+}
+
+// webReturn is the page the test's web apps register as their redirect URI.
+const webReturn = "https://shop.example.com/after-login?from=wxlogin"
+
+var webRedirectURIs = map[string][]string{appOA: {webReturn}, appWeb: {webReturn}}
+
+// browser is a cookie-keeping client that does not follow redirects: each hop is checked.
+type browser struct {
+	e      *env
+	client *http.Client
+}
+
+func (e *env) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{e: e, client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// get fetches u; requests to the server are checked against openapi.yaml.
+func (b *browser) get(u string) *response {
+	b.e.t.Helper()
+	req, _ := http.NewRequest("GET", u, nil)
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if strings.HasPrefix(u, b.e.srv.URL) {
+		checkContract(b.e.t, exchange{req: req, checkReq: true, status: resp.StatusCode, header: resp.Header, body: body})
+	}
+	return &response{Status: resp.StatusCode, Header: resp.Header, Body: body}
+}
+
+// webLogin runs the browser flow at appid for device user up to the caller's page, and returns
+// the final Location's query.
+func (b *browser) webLogin(appid, user string) url.Values {
+	b.e.t.Helper()
+	r := b.get(b.e.srv.URL + "/v1/oauth/wechat/authorize?" + url.Values{"appid": {appid}, "redirect_uri": {webReturn}, "state": {"s-1"}}.Encode())
+	if r.Status != 302 {
+		b.e.t.Fatalf("authorize: %d %s", r.Status, r.Body)
+	}
+	wx, _ := url.Parse(r.Header.Get("Location"))
+	q := wx.Query()
+	q.Set("sim_user", user) // the simulator's page confirms at once
+	wx.RawQuery, wx.Fragment = q.Encode(), ""
+	r = b.get(wx.String())
+	if r.Status != 302 || !strings.HasPrefix(r.Header.Get("Location"), b.e.srv.URL+"/v1/oauth/wechat/callback?") {
+		b.e.t.Fatalf("WeChat's page: %d %s %s", r.Status, r.Header.Get("Location"), r.Body)
+	}
+	cb := r.Header.Get("Location")
+	r = b.get(cb)
+	if r.Status != 302 || !strings.HasPrefix(r.Header.Get("Location"), "https://shop.example.com/after-login?") {
+		b.e.t.Fatalf("callback: %d %s %s", r.Status, r.Header.Get("Location"), r.Body)
+	}
+	back, _ := url.Parse(r.Header.Get("Location"))
+	v := back.Query()
+	v.Set("_callback", cb)
+	return v
+}
+
+// The redirect flow of the official account and the website lands on the caller's page with a
+// login_code that trades for the mini program's user, once.
+func TestWebRedirectFlow(t *testing.T) {
+	e := newEnv(t)
+	mp := e.login(appA, "alice")
+	for _, appid := range []string{appOA, appWeb} {
+		b := e.browser()
+		v := b.webLogin(appid, "alice")
+		if v.Get("state") != "s-1" || v.Get("from") != "wxlogin" || v.Get("login_code") == "" {
+			t.Fatalf("%s: back with %v", appid, v)
+		}
+		tk := e.mustTokens(e.do("POST", "/v1/login/exchange", "", map[string]string{"login_code": v.Get("login_code")}))
+		if tk.User.ID != mp.User.ID {
+			t.Fatalf("%s: user %s, want the mini program's %s", appid, tk.User.ID, mp.User.ID)
+		}
+		if r := e.do("POST", "/v1/login/exchange", "", map[string]string{"login_code": v.Get("login_code")}); r.Status != 401 || r.ErrorCode(t) != wxlogin.EINVALIDCODE {
+			t.Fatalf("second exchange: %d %s", r.Status, r.Body)
+		}
+		// The callback replayed, even by the same browser, is refused without a redirect.
+		if r := b.get(v.Get("_callback")); r.Status != 400 || r.ErrorCode(t) != wxlogin.EINVALID || r.Header.Get("Location") != "" {
+			t.Fatalf("%s: replayed callback: %d %s", appid, r.Status, r.Body)
+		}
+	}
+	me := e.do("GET", "/v1/me", mp.AccessToken, nil)
+	var body struct {
+		Identities []struct{} `json:"identities"`
+	}
+	json.Unmarshal(me.Body, &body)
+	if len(body.Identities) != 3 {
+		t.Fatalf("identities: %s", me.Body)
+	}
+}
+
+// No open redirect, no state from another browser.
+func TestWebRedirectRefusals(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	for _, q := range []url.Values{
+		{"appid": {appOA}, "redirect_uri": {"https://evil.example/"}},
+		{"appid": {appOA}, "redirect_uri": {webReturn + "&x=1"}},
+		{"appid": {appOA}},
+		{"appid": {appA}, "redirect_uri": {webReturn}},
+		{"appid": {appWeb}, "redirect_uri": {webReturn}, "scope": {"snsapi_base"}},
+	} {
+		r := b.get(e.srv.URL + "/v1/oauth/wechat/authorize?" + q.Encode())
+		if r.Status != 400 || r.Header.Get("Location") != "" || r.ErrorCode(t) != wxlogin.EINVALID {
+			t.Errorf("%v: %d %s", q, r.Status, r.Body)
+		}
+	}
+	// A state started in one browser does not finish in another.
+	r := b.get(e.srv.URL + "/v1/oauth/wechat/authorize?" + url.Values{"appid": {appOA}, "redirect_uri": {webReturn}}.Encode())
+	wx, _ := url.Parse(r.Header.Get("Location"))
+	state := wx.Query().Get("state")
+	code := e.oauthCode(appOA, "eve", wechat.ScopeUserInfo, false)
+	other := e.browser()
+	if r := other.get(e.srv.URL + "/v1/oauth/wechat/callback?" + url.Values{"code": {code}, "state": {state}}.Encode()); r.Status != 400 || r.Header.Get("Location") != "" {
+		t.Fatalf("other browser: %d %s", r.Status, r.Body)
+	}
+	// A refusal goes back to the caller with error=access_denied.
+	r = b.get(e.srv.URL + "/v1/oauth/wechat/authorize?" + url.Values{"appid": {appOA}, "redirect_uri": {webReturn}, "state": {"x"}}.Encode())
+	wx, _ = url.Parse(r.Header.Get("Location"))
+	r = b.get(e.srv.URL + "/v1/oauth/wechat/callback?" + url.Values{"state": {wx.Query().Get("state")}}.Encode())
+	back, _ := url.Parse(r.Header.Get("Location"))
+	if r.Status != 302 || back.Query().Get("error") != "access_denied" || back.Query().Get("state") != "x" || back.Query().Get("login_code") != "" {
+		t.Fatalf("refusal: %d %s", r.Status, r.Header.Get("Location"))
+	}
+	if r := b.get(e.srv.URL + "/v1/oauth/wechat/callback"); r.Status != 400 {
+		t.Fatalf("no state: %d", r.Status)
+	}
+	if r := e.do("POST", "/v1/login/exchange", "", map[string]string{"login_code": "nope"}); r.Status != 401 || r.ErrorCode(t) != wxlogin.EINVALIDCODE {
+		t.Fatalf("unknown login_code: %d %s", r.Status, r.Body)
 	}
 }

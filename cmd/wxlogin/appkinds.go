@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/auth"
 	"github.com/wxlogin/wxlogin/wechatsim"
 )
 
@@ -79,4 +80,19 @@ func (c *Config) webRedirectURIs(apps []wxlogin.App) (map[string][]string, error
 		out[appid] = append(out[appid], uri)
 	}
 	return out, nil
+}
+
+// webConfig returns the browser redirect flow's settings for apps.
+func (c *Config) webConfig(apps []wxlogin.App) (auth.WebConfig, error) {
+	uris, err := c.webRedirectURIs(apps)
+	if err != nil {
+		return auth.WebConfig{}, err
+	}
+	if c.WebCallbackURL != "" {
+		u, err := url.Parse(c.WebCallbackURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "/v1/oauth/wechat/callback" {
+			return auth.WebConfig{}, errors.New("web_callback_url must be an absolute http(s) URL ending in /v1/oauth/wechat/callback")
+		}
+	}
+	return auth.WebConfig{OpenBaseURL: c.WeChatOpenBaseURL, RedirectURIs: uris, AllowLoopback: c.WebAllowLoopback}, nil
 }

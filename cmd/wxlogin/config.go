@@ -30,6 +30,7 @@ type Config struct {
 	WeChatOpenBaseURL string        `yaml:"wechat_open_base_url" doc:"base URL of WeChat's browser pages (/connect/oauth2/authorize, /connect/qrconnect)" default:"https://open.weixin.qq.com"`
 	WebRedirectURIs   string        `yaml:"web_redirect_uris" doc:"where the WeChat browser login may send people back, comma-separated appid=URI (exact match; an official account's or a website's appid)"`
 	WebCallbackURL    string        `yaml:"web_callback_url" doc:"this server's /v1/oauth/wechat/callback as browsers reach it (its domain is the one registered on WeChat); empty: built from the request's Host"`
+	WebAllowLoopback  bool          `yaml:"web_allow_loopback" doc:"also accept any http://127.0.0.1:PORT/… redirect URI (RFC 8252 §7.3): development only" default:"false"`
 	WeChatTimeout     time.Duration `yaml:"wechat_timeout" doc:"timeout of one WeChat API call" default:"5s"`
 	Issuer            string        `yaml:"issuer" doc:"iss claim of access tokens" default:"wxlogin"`
 	AccessTokenTTL    time.Duration `yaml:"access_token_ttl" doc:"lifetime of access tokens" default:"2h"`
