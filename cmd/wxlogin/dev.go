@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 )
 
@@ -25,10 +24,15 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	db := fs.String("db", "wxlogin-dev.db", "SQLite database file (created if missing; its data key sits beside it in FILE.key)")
 	var apps appFlags
 	fs.Var(&apps, "app", "a mini program, appid:secret[:platform] (repeatable; default: the demo app)")
+	var kinds kindFlags
+	kinds.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	sim, simApps, err := newSim(apps)
+	if len(apps) == 0 && kinds.empty() {
+		kinds = demoKinds() // one demo app of each kind on the demo open platform
+	}
+	sim, simApps, err := newSimWithKinds(apps, kinds)
 	if err != nil {
 		return err
 	}
@@ -47,17 +51,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 
 	cfg := defaultConfig()
-	appSpecs := make([]string, len(simApps))
-	for i, a := range simApps {
-		appSpecs[i] = a.ID + ":" + a.Secret
-		if a.Platform != "" {
-			appSpecs[i] += ":" + a.Platform
-		}
-	}
-	cfg.Apps = strings.Join(appSpecs, ",")
+	setDevApps(cfg, simApps, "http://"+ln.Addr().String())
 	cfg.DataKeys = keys
 	cfg.Database = "sqlite:" + *db
 	cfg.WeChatBaseURL = "http://" + simLn.Addr().String()
+	cfg.WeChatOpenBaseURL = cfg.WeChatBaseURL
 	cfg.Signup = true
 	cfg.IntrospectClients = devClientID + ":" + devClientSecret
 	cfg.LogFormat = "text"
@@ -81,6 +79,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	go newPruner(st.svc, cfg, logger).run(ctx, pruneInterval)
 
 	printDevGuide(stdout, "http://"+ln.Addr().String(), "http://"+simLn.Addr().String(), simApps[0].ID, *db)
+	printDevDoors(stdout, "http://"+ln.Addr().String(), "http://"+simLn.Addr().String(), simApps)
 	// The simulator stops only after the server has drained: in-flight logins still call it.
 	serverCtx, stopServer := context.WithCancel(ctx)
 	defer stopServer()
@@ -92,7 +91,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		stopServer() // the simulator failed: stop the server too
 		simErr <- err
 	}()
-	err = serveUntilDone(serverCtx, newHTTPServer(st.handler, logger, cfg), ln, cfg.ShutdownTimeout)
+	err = serveUntilDone(serverCtx, newHTTPServer(withDemoWeb(st.handler, simApps), logger, cfg), ln, cfg.ShutdownTimeout)
 	stopSim()
 	if err2 := <-simErr; err == nil {
 		err = err2
