@@ -316,3 +316,15 @@ func (w WebConfig) withDefaults() WebConfig {
 	}
 	return w
 }
+
+// PruneWebTickets deletes the browser flows' states and login_codes that expired before before
+// (never used ones: a used ticket is gone already) and returns how many. Errors: the store's.
+func (d *Doors) PruneWebTickets(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := d.store.Update(ctx, func(tx wxlogin.Tx) error {
+		var err error
+		n, err = tx.PruneWebTickets(ctx, before)
+		return err
+	})
+	return n, err
+}

@@ -128,6 +128,16 @@ func TestWebFlowRules(t *testing.T) {
 				}
 			}
 		}},
+		{"abandoned flows are pruned once expired", func(t *testing.T, e *ruleEnv) {
+			e.start(t, "oa", "")
+			if n, err := e.svc.PruneWebTickets(ctx, e.clock()); err != nil || n != 0 {
+				t.Fatalf("live flow pruned: %d, %v", n, err)
+			}
+			e.advance(11 * time.Minute)
+			if n, err := e.svc.PruneWebTickets(ctx, e.clock()); err != nil || n != 1 {
+				t.Fatalf("expired flow: %d, %v", n, err)
+			}
+		}},
 		{"mini programs, mobile apps and wrong scopes cannot start a browser flow", func(t *testing.T, e *ruleEnv) {
 			for _, in := range []WebStart{{AppID: "wxa"}, {AppID: "app"}, {AppID: "oa", Scope: wechat.ScopeLogin}, {AppID: "web", Scope: wechat.ScopeUserInfo},
 				{AppID: "oa", State: strings.Repeat("s", 513)}, {AppID: "nope"}} {
