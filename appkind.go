@@ -33,3 +33,12 @@ func (a App) AppKind() AppKind {
 func (k AppKind) WebOAuth() bool {
 	return k == KindOfficialAccount || k == KindWebsite || k == KindMobileApp
 }
+
+// AppKind returns the kind of the identity's app: Kind, or KindMiniProgram when it is unset (the
+// identities of before app kinds).
+func (i Identity) AppKind() AppKind {
+	if i.Kind == "" {
+		return KindMiniProgram
+	}
+	return i.Kind
+}

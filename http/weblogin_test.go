@@ -61,6 +61,7 @@ func TestLoginOAuthOnePerson(t *testing.T) {
 			AppID   string `json:"appid"`
 			OpenID  string `json:"openid"`
 			UnionID string `json:"unionid"`
+			Kind    string `json:"kind"`
 		} `json:"identities"`
 	}
 	json.Unmarshal(me.Body, &body)
@@ -70,6 +71,9 @@ func TestLoginOAuthOnePerson(t *testing.T) {
 	for _, id := range body.Identities {
 		if id.OpenID != e.sim.OpenID(id.AppID, "alice") {
 			t.Errorf("identity %s: openid %s", id.AppID, id.OpenID)
+		}
+		if want := map[string]string{appA: "miniprogram", appOA: "official_account", appWeb: "website"}[id.AppID]; id.Kind != want {
+			t.Errorf("identity %s: kind %q, want %q", id.AppID, id.Kind, want)
 		}
 	}
 	// The user's WeChat OAuth tokens never reach a response or a log line.
