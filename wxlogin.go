@@ -11,6 +11,7 @@ type App struct {
 	ID       string
 	Secret   Secret
 	Platform string
+	Kind     AppKind // "" is a mini program (KindMiniProgram)
 }
 
 // User is a person. A user may have WeChat identities (one per app), a business account
@@ -46,7 +47,8 @@ type Identity struct {
 	OpenID              string
 	UnionID             string
 	UserID              string
-	SessionKey          []byte // sealed
+	Kind                AppKind // its app's kind when it was created ("": a mini program)
+	SessionKey          []byte  // sealed
 	SessionKeyUpdatedAt time.Time
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
@@ -259,4 +261,12 @@ type Tx interface {
 	NewUserCounts(ctx context.Context, since time.Time, bucket time.Duration) ([]TimeCount, error)
 	// ActiveSessionCount returns how many sessions are active at now: not revoked, expiring after now.
 	ActiveSessionCount(ctx context.Context, now time.Time) (int64, error)
+	// CreateWebTicket stores t (webticket.go); ECONFLICT when its hash is taken, EINVALID without
+	// a hash or purpose.
+	CreateWebTicket(ctx context.Context, t *WebTicket) error
+	// TakeWebTicket deletes and returns the ticket of (purpose, hash) unless it expired at now:
+	// each ticket is taken once. ENOTFOUND when none, or when it expired (and is then deleted too).
+	TakeWebTicket(ctx context.Context, purpose, hash string, now time.Time) (*WebTicket, error)
+	// PruneWebTickets deletes the tickets that expired before before and returns how many.
+	PruneWebTickets(ctx context.Context, before time.Time) (int64, error)
 }

@@ -86,6 +86,8 @@ type Config struct {
 	// DefaultAvatarMaxBytes).
 	Avatars        wxlogin.AvatarStore
 	AvatarMaxBytes int64
+	// Web configures the browser redirect flow of official accounts and websites (webflow.go).
+	Web WebConfig
 	// Argon2 sets the cost of new password hashes (default DefaultArgon2).
 	Argon2 Argon2Params
 	// Lockout limits password guessing (default DefaultLockout).
@@ -141,6 +143,7 @@ type Doors struct {
 	codes      wxlogin.CodeCache
 	cloudRun   bool
 	phoneLogin bool
+	web        WebConfig
 }
 
 // Identities are a user's profile, WeChat identities and phone.
@@ -215,6 +218,7 @@ func New(cfg Config) (*Service, error) {
 	acc.dummyHash = hashPassword("wxlogin-dummy-password", acc.argon)
 	acc.hashLimit = make(chan struct{}, 2*runtime.GOMAXPROCS(0))
 	doors := &Doors{core: c, accounts: acc, codes: cfg.Codes, cloudRun: cfg.CloudRun, phoneLogin: cfg.PhoneLogin}
+	doors.web = cfg.Web.withDefaults()
 	if doors.codes == nil {
 		w := cfg.CodeWindow
 		if w <= 0 {

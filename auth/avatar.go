@@ -163,10 +163,10 @@ func validAvatarID(id string) bool {
 
 // SetAvatar cleans the uploaded image data (see above), stores it and sets the principal's
 // avatar_url to baseURL + "/v1/avatars/" + its id. Audited as profile.avatar.
-// Errors: EINVALID (too large, not an accepted image, a bomb or a polyglot).
+// Errors: ETOOLARGE (over the limit), EINVALID (not an accepted image, a bomb or a polyglot).
 func (i *Identities) SetAvatar(ctx context.Context, p *Principal, data []byte, baseURL string, meta Meta) (*Profile, error) {
 	if int64(len(data)) > i.avatarMax {
-		return nil, wxlogin.Errorf(wxlogin.EINVALID, "the avatar is larger than %d bytes", i.avatarMax)
+		return nil, wxlogin.Errorf(wxlogin.ETOOLARGE, "the avatar is larger than %d bytes", i.avatarMax)
 	}
 	clean, ct, err := cleanAvatar(data)
 	if err != nil {
@@ -182,7 +182,11 @@ func (i *Identities) SetAvatar(ctx context.Context, p *Principal, data []byte, b
 		return nil, err
 	}
 	url := strings.TrimSuffix(baseURL, "/") + "/v1/avatars/" + id
-	if err := validAvatarURL(url); err != nil {
+	check := url // the base is avatar_base_url or the request's own host: plain http only in development
+	if rest, ok := strings.CutPrefix(url, "http://"); ok {
+		check = "https://" + rest
+	}
+	if err := validAvatarURL(check); err != nil {
 		return nil, err
 	}
 	err = i.store.Update(ctx, func(tx wxlogin.Tx) error {

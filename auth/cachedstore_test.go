@@ -169,6 +169,20 @@ var txWrites = map[string]txWrite{
 	"PutAvatar": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
 		return tx.PutAvatar(ctx, &wxlogin.Avatar{ID: "a.png", ContentType: "image/png", Data: []byte("x"), CreatedAt: f.now})
 	}, why: "avatars are never cached (the user's avatar_url changes through UpdateUser)"},
+	"CreateWebTicket": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
+		return tx.CreateWebTicket(ctx, &wxlogin.WebTicket{Hash: "h", Purpose: "p", CreatedAt: f.now, ExpiresAt: f.now.Add(time.Minute)})
+	}, why: "web tickets are never cached"},
+	"TakeWebTicket": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
+		_, err := tx.TakeWebTicket(ctx, "p", "h", f.now)
+		if wxlogin.ErrorCode(err) == wxlogin.ENOTFOUND {
+			return nil
+		}
+		return err
+	}, why: "web tickets are never cached"},
+	"PruneWebTickets": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
+		_, err := tx.PruneWebTickets(ctx, f.now)
+		return err
+	}, why: "web tickets are never cached"},
 }
 
 // Every write method of wxlogin.Tx, found by reflection, invalidates the cached state it touches,

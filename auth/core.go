@@ -100,7 +100,7 @@ func (c *core) upsertIdentity(ctx context.Context, tx wxlogin.Tx, app wxlogin.Ap
 		}
 		created = true
 	}
-	id = &wxlogin.Identity{AppID: app.ID, OpenID: openid, UnionID: unionid, UserID: user.ID,
+	id = &wxlogin.Identity{AppID: app.ID, OpenID: openid, UnionID: unionid, UserID: user.ID, Kind: app.Kind,
 		SessionKey: sessionKey, SessionKeyUpdatedAt: now, CreatedAt: now, UpdatedAt: now}
 	if err := tx.CreateIdentity(ctx, id); err != nil {
 		return nil, err

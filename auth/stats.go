@@ -12,7 +12,7 @@ func (s *Administration) Apps() []wxlogin.App {
 	out := make([]wxlogin.App, 0, len(s.appOrder))
 	for _, id := range s.appOrder {
 		a := s.apps[id].App
-		out = append(out, wxlogin.App{ID: a.ID, Platform: a.Platform})
+		out = append(out, wxlogin.App{ID: a.ID, Platform: a.Platform, Kind: a.Kind})
 	}
 	return out
 }

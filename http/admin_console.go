@@ -36,6 +36,7 @@ func (s *server) handleConsole() http.Handler {
 type adminAppJSON struct {
 	AppID    string `json:"appid"`
 	Platform string `json:"platform,omitempty"`
+	Kind     string `json:"kind"` // miniprogram, official_account, website or mobile_app
 }
 
 type adminAppsResponse struct {
@@ -47,7 +48,7 @@ func (s *server) handleAdminApps() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		out := adminAppsResponse{Apps: []adminAppJSON{}}
 		for _, a := range s.svc.Apps() {
-			out.Apps = append(out.Apps, adminAppJSON{AppID: a.ID, Platform: a.Platform})
+			out.Apps = append(out.Apps, adminAppJSON{AppID: a.ID, Platform: a.Platform, Kind: string(a.AppKind())})
 		}
 		encode(w, http.StatusOK, out)
 	})

@@ -169,10 +169,16 @@ func TestAdminAppsAndClients(t *testing.T) {
 		Apps []struct {
 			AppID    string `json:"appid"`
 			Platform string `json:"platform"`
+			Kind     string `json:"kind"`
 		} `json:"apps"`
 	}
 	a.adminJSON("GET", "/admin/v1/apps", 200, &apps)
-	if len(apps.Apps) != 3 || apps.Apps[0].AppID != appA || apps.Apps[0].Platform != platform ||
+	for _, ap := range apps.Apps {
+		if want := map[string]string{appA: "miniprogram", appOA: "official_account", appWeb: "website"}[ap.AppID]; want != "" && ap.Kind != want {
+			t.Errorf("app %s: kind %q, want %q", ap.AppID, ap.Kind, want)
+		}
+	}
+	if len(apps.Apps) < 3 || apps.Apps[0].AppID != appA || apps.Apps[0].Platform != platform ||
 		apps.Apps[1].AppID != appB || apps.Apps[2].AppID != appC || apps.Apps[2].Platform != "" {
 		t.Errorf("apps = %+v", apps.Apps)
 	}

@@ -27,7 +27,7 @@ func TestBadInput(t *testing.T) {
 	deep := strings.Repeat(`{"a":`, 5000) + "1" + strings.Repeat("}", 5000)
 	type tc = badInputCase
 	var cases []tc
-	for _, path := range []string{"/v1/login/wechat", "/v1/login/password", "/v1/accounts", "/v1/token/refresh", "/v1/login/phone"} {
+	for _, path := range []string{"/v1/login/wechat", "/v1/login/password", "/v1/accounts", "/v1/token/refresh", "/v1/login/phone", "/v1/login/wechat/oauth", "/v1/login/exchange"} {
 		cases = append(cases,
 			tc{"no content type", "POST", path, "", `{"code":"x"}`, false, 400, wxlogin.EINVALID},
 			tc{"text/plain", "POST", path, "text/plain", `{"code":"x"}`, false, 400, wxlogin.EINVALID},
@@ -204,6 +204,7 @@ func moreBadInput(app string) []badInputCase {
 		// Logins and accounts with malformed values.
 		badInputCase{"phone login code with NUL", "POST", "/v1/login/phone", "application/json", `{"appid":"` + app + `","code":"a\u0000b"}`, false, 400, wxlogin.EINVALID},
 		badInputCase{"phone login unknown appid", "POST", "/v1/login/phone", "application/json", `{"appid":"wxnope","code":"abc"}`, false, 400, wxlogin.EINVALID},
+		badInputCase{"oauth code with NUL", "POST", "/v1/login/wechat/oauth", "application/json", `{"appid":"` + appOA + `","code":"a\u0000b"}`, false, 400, wxlogin.EINVALID},
 		badInputCase{"username with NUL", "POST", "/v1/login/password", "application/json", `{"username":"ni\u0000na","password":"whatever-pass"}`, false, 401, wxlogin.ECREDENTIALS},
 		badInputCase{"password 100 KB", "POST", "/v1/login/password", "application/json", `{"username":"nina","password":"` + strings.Repeat("p", 50<<10) + `"}`, false, 401, wxlogin.ECREDENTIALS},
 		badInputCase{"sign-up bad username", "POST", "/v1/accounts", "application/json", `{"username":"-x y","password":"whatever-pass"}`, false, 400, wxlogin.EINVALID},

@@ -119,6 +119,7 @@ var codeStatus = map[string]int{
 	wxlogin.EOVERLOADED:       http.StatusServiceUnavailable,
 	wxlogin.ETOOLARGE:         http.StatusRequestEntityTooLarge,
 	wxlogin.ENOACCOUNT:        http.StatusForbidden,
+	wxlogin.ESNAPSHOTUSER:     http.StatusForbidden,
 }
 
 // ErrorStatus returns the HTTP status of an error code (500 for unknown codes).

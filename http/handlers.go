@@ -89,6 +89,7 @@ type identityJSON struct {
 	AppID     string    `json:"appid"`
 	OpenID    string    `json:"openid"`
 	UnionID   string    `json:"unionid,omitempty"`
+	Kind      string    `json:"kind"` // its app's kind
 	CreatedAt time.Time `json:"created_at"`
 }
 
@@ -102,7 +103,7 @@ func newProfileJSON(p *auth.Profile) userJSON {
 	u.Username = p.Username
 	u.Identities = make([]identityJSON, 0, len(p.Identities))
 	for _, id := range p.Identities {
-		u.Identities = append(u.Identities, identityJSON{AppID: id.AppID, OpenID: id.OpenID, UnionID: id.UnionID, CreatedAt: id.CreatedAt.UTC()})
+		u.Identities = append(u.Identities, identityJSON{AppID: id.AppID, OpenID: id.OpenID, UnionID: id.UnionID, Kind: string(id.AppKind()), CreatedAt: id.CreatedAt.UTC()})
 	}
 	return u
 }

@@ -48,6 +48,9 @@ type Config struct {
 	Ready []ReadyCheck
 	// AvatarBaseURL is the base of avatar links (https://login.example.com); "" : the request's host.
 	AvatarBaseURL string
+	// WebCallbackURL is GET /v1/oauth/wechat/callback as browsers reach it (weblogin.go); empty:
+	// built from the request's Host (and X-Forwarded-Proto with TrustProxyHeaders).
+	WebCallbackURL string
 }
 
 // NewServer returns the HTTP handler of the whole API over svc (an *auth.Service).

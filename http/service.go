@@ -12,6 +12,7 @@ import (
 // Service in the fake and override what the handler calls).
 type Service interface {
 	Logins
+	WebLogins
 	Sessions
 	Profiles
 	Administration

@@ -102,7 +102,7 @@ func (s *server) handleSetAvatar() http.Handler {
 			s.writeError(w, r, wxlogin.Errorf(wxlogin.EINVALID, "Content-Type must be multipart/form-data (wx.uploadFile) with the image in the field \"file\""))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, max+16<<10) // the part's headers and boundaries
+		r.Body = http.MaxBytesReader(w, r.Body, max+avatarFraming)
 		mr, err := r.MultipartReader()
 		if err != nil {
 			s.writeError(w, r, wxlogin.Errorf(wxlogin.EINVALID, "the multipart body is malformed"))
@@ -126,7 +126,7 @@ func (s *server) handleSetAvatar() http.Handler {
 				return
 			}
 			if int64(len(data)) > max {
-				s.writeError(w, r, wxlogin.Errorf(wxlogin.EINVALID, "the avatar is larger than %d bytes", max))
+				s.writeError(w, r, wxlogin.Errorf(wxlogin.ETOOLARGE, "the avatar is larger than %d bytes", max))
 				return
 			}
 		}
@@ -139,11 +139,12 @@ func (s *server) handleSetAvatar() http.Handler {
 	})
 }
 
-// avatarReadError returns the EINVALID of a failed multipart read.
+// avatarReadError returns the error of a failed multipart read: ETOOLARGE past the limit, else
+// EINVALID.
 func avatarReadError(err error, max int64) error {
 	var me *http.MaxBytesError
 	if errors.As(err, &me) {
-		return wxlogin.Errorf(wxlogin.EINVALID, "the avatar is larger than %d bytes", max)
+		return wxlogin.Errorf(wxlogin.ETOOLARGE, "the avatar is larger than %d bytes", max)
 	}
 	return wxlogin.Errorf(wxlogin.EINVALID, "the multipart body is malformed")
 }

@@ -82,7 +82,7 @@ func (s *server) guardSlowClients(perClient int, minRate int64, grace, readTimeo
 			}()
 		}
 		if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
-			max := s.cfg.MaxBodyBytes
+			max := s.bodyLimit(r)
 			if r.ContentLength > max {
 				w.Header().Set("Connection", "close")
 				s.writeError(w, r, wxlogin.Errorf(wxlogin.ETOOLARGE, "the body is larger than %d bytes", max))
@@ -129,4 +129,19 @@ func (s *server) guardSlowClients(perClient int, minRate int64, grace, readTimeo
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// avatarFraming is what a multipart avatar upload may add to the image: the part's headers and
+// the boundaries.
+const avatarFraming = 16 << 10
+
+// bodyLimit returns the most bytes r's body may hold: max_body_bytes, or for an avatar upload the
+// avatar limit plus its multipart framing when that is larger.
+func (s *server) bodyLimit(r *http.Request) int64 {
+	if r.URL.Path == "/v1/me/avatar" {
+		if m := s.svc.AvatarMaxBytes() + avatarFraming; m > s.cfg.MaxBodyBytes {
+			return m
+		}
+	}
+	return s.cfg.MaxBodyBytes
 }

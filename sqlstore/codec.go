@@ -67,6 +67,7 @@ func init() {
 		{"refresh_tokens_pkey", "refresh_tokens.hash", "refresh token already exists"},
 		{"signing_keys_pkey", "signing_keys.id", "signing key already exists"},
 		{"link_tokens_pkey", "link_tokens.hash", "link token already exists"},
+		{"web_tickets_pkey", "web_tickets.hash", "ticket already exists"},
 	} {
 		conflicts[c[0]], conflicts[c[1]] = c[2], c[2]
 	}

@@ -93,6 +93,8 @@ func RunTests(t *testing.T, newStore func(t *testing.T) wxlogin.Store) {
 		{"LoginCounts", testLoginCounts},
 		{"NewUserCounts", testNewUserCounts},
 		{"ActiveSessionCount", testActiveSessionCount},
+		{"WebTickets", testWebTickets},
+		{"IdentityKind", testIdentityKind},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })

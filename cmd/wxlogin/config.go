@@ -25,6 +25,13 @@ type Config struct {
 	MigrateOnStart    bool          `yaml:"migrate_on_start" doc:"apply schema migrations at start" default:"true"`
 	Apps              string        `yaml:"apps" doc:"mini programs, comma-separated appid:secret[:open-platform-id]" secret:"true"`
 	WeChatBaseURL     string        `yaml:"wechat_base_url" doc:"WeChat API base URL (point it at a simulator in tests)" default:"https://api.weixin.qq.com"`
+	OfficialAccounts  string        `yaml:"official_accounts" doc:"official accounts (H5 pages' WeChat login), comma-separated appid:secret[:open-platform-id]" secret:"true"`
+	Websites          string        `yaml:"websites" doc:"open-platform website apps (QR login), comma-separated appid:secret[:open-platform-id]" secret:"true"`
+	MobileApps        string        `yaml:"mobile_apps" doc:"open-platform mobile apps (the WeChat SDK's login), comma-separated appid:secret[:open-platform-id]" secret:"true"`
+	WeChatOpenBaseURL string        `yaml:"wechat_open_base_url" doc:"base URL of WeChat's browser pages (/connect/oauth2/authorize, /connect/qrconnect)" default:"https://open.weixin.qq.com"`
+	WebRedirectURIs   string        `yaml:"web_redirect_uris" doc:"where the WeChat browser login may send people back, comma-separated appid=URI (exact match; an official account's or a website's appid)"`
+	WebCallbackURL    string        `yaml:"web_callback_url" doc:"this server's /v1/oauth/wechat/callback as browsers reach it (its domain is the one registered on WeChat); empty: built from the request's Host"`
+	WebAllowLoopback  bool          `yaml:"web_allow_loopback" doc:"also accept any http://127.0.0.1:PORT/… redirect URI (RFC 8252 §7.3): development only" default:"false"`
 	WeChatTimeout     time.Duration `yaml:"wechat_timeout" doc:"timeout of one WeChat API call" default:"5s"`
 	Issuer            string        `yaml:"issuer" doc:"iss claim of access tokens" default:"wxlogin"`
 	AccessTokenTTL    time.Duration `yaml:"access_token_ttl" doc:"lifetime of access tokens" default:"2h"`
@@ -216,8 +223,8 @@ func setField(f reflect.Value, s string) error {
 // validate reports the first setting that cannot work, with a message that says how to fix it.
 func (c *Config) validate() error {
 	switch {
-	case c.Apps == "":
-		return errors.New("no mini program configured: set WXLOGIN_APPS (or apps:) to appid:secret[:platform]")
+	case c.Apps == "" && c.OfficialAccounts == "" && c.Websites == "" && c.MobileApps == "":
+		return errors.New("no app configured: set WXLOGIN_APPS (or apps:) to appid:secret[:platform] (or official_accounts, websites, mobile_apps)")
 	case c.DataKeys == "":
 		return errors.New("no data key: set WXLOGIN_DATA_KEYS (or data_keys:); make one with 'wxlogin keygen'")
 	case c.SigningAlgorithm != "ES256" && c.SigningAlgorithm != "EdDSA":

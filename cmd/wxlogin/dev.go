@@ -31,6 +31,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	adminToken := fs.String("admin-token", "", "token of the admin API (actor admin:dev), at least 16 characters (default: a random one, printed)")
 	signupPolicy := fs.String("signup-policy", "open", "open or existing_only (then the admin token creates users: POST /admin/v1/users)")
 	phoneSignup := fs.Bool("phone-signup", false, "POST /v1/login/phone creates a user for an unknown phone number")
+	var kinds kindFlags
+	kinds.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -40,7 +42,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if _, err := parseAdminTokens("dev:" + *adminToken); err != nil || strings.Contains(*adminToken, ",") {
 		return errors.New("--admin-token: want at least 16 characters, no comma")
 	}
-	sim, simApps, err := newSim(apps)
+	if len(apps) == 0 && kinds.empty() {
+		kinds = demoKinds() // one demo app of each kind on the demo open platform
+	}
+	sim, simApps, err := newSimWithKinds(apps, kinds)
 	if err != nil {
 		return err
 	}
@@ -59,17 +64,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 
 	cfg := defaultConfig()
-	appSpecs := make([]string, len(simApps))
-	for i, a := range simApps {
-		appSpecs[i] = a.ID + ":" + a.Secret
-		if a.Platform != "" {
-			appSpecs[i] += ":" + a.Platform
-		}
-	}
-	cfg.Apps = strings.Join(appSpecs, ",")
+	setDevApps(cfg, simApps, "http://"+ln.Addr().String())
 	cfg.DataKeys = keys
 	cfg.Database = "sqlite:" + *db
 	cfg.WeChatBaseURL = "http://" + simLn.Addr().String()
+	cfg.WeChatOpenBaseURL = cfg.WeChatBaseURL
 	cfg.Signup = true
 	cfg.IntrospectClients = devClientID + ":" + devClientSecret
 	cfg.AdminTokens = "dev:" + *adminToken
@@ -95,6 +94,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	go newPruner(st.svc, cfg, logger).run(ctx, pruneInterval)
 
 	printDevGuide(stdout, "http://"+ln.Addr().String(), "http://"+simLn.Addr().String(), simApps[0].ID, *db)
+	printDevDoors(stdout, "http://"+ln.Addr().String(), "http://"+simLn.Addr().String(), simApps)
 	fmt.Fprintf(stdout, "Admin API (dev only): curl -s http://%s/admin/v1/users -H 'Authorization: Bearer %s'\n", ln.Addr(), *adminToken)
 	fmt.Fprintf(stdout, "Admin console (dev only): http://%s/admin/ (sign in with the admin token %s)\n", ln.Addr(), *adminToken)
 	printSignupGuide(stdout, cfg, "http://"+ln.Addr().String(), *adminToken)
@@ -109,7 +109,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		stopServer() // the simulator failed: stop the server too
 		simErr <- err
 	}()
-	err = serveUntilDone(serverCtx, newHTTPServer(st.handler, logger, cfg), ln, cfg.ShutdownTimeout)
+	err = serveUntilDone(serverCtx, newHTTPServer(withDemoWeb(st.handler, simApps), logger, cfg), ln, cfg.ShutdownTimeout)
 	stopSim()
 	if err2 := <-simErr; err == nil {
 		err = err2

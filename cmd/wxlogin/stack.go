@@ -174,7 +174,11 @@ func openKeysAndStore(ctx context.Context, cfg *Config) (*keyring.Keyring, migra
 
 // buildStack wires store, keys, WeChat clients, the auth service and the HTTP API from cfg.
 func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClient *http.Client) (*stack, error) {
-	apps, err := parseApps(cfg.Apps)
+	apps, err := cfg.allApps()
+	if err != nil {
+		return nil, err
+	}
+	web, err := cfg.webConfig(apps)
 	if err != nil {
 		return nil, err
 	}
@@ -261,11 +265,11 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 			SessionTTL: cfg.SessionTTL, Signup: cfg.Signup, PhoneLogin: cfg.PhoneLogin, CloudRun: cfg.CloudRunLogin,
 			Argon2:  auth.Argon2Params{Memory: cfg.Argon2Memory, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads},
 			Lockout: lockout, SignupPolicy: signup.rules, PhoneSignup: cfg.PhoneSignup, SignupRiskMax: signup.riskMax,
-			Avatars: signup.avatars, AvatarMaxBytes: cfg.AvatarMaxBytes},
+			Avatars: signup.avatars, AvatarMaxBytes: cfg.AvatarMaxBytes, Web: web},
 		HTTP: wxhttp.Config{IntrospectionClients: clients, Issuer: cfg.Issuer, TrustProxyHeaders: cfg.TrustProxyHeaders,
 			MaxBodyBytes: cfg.MaxBodyBytes, RateLimits: limits, Limiter: limiter, MaxConcurrent: cfg.MaxConcurrentRequests,
 			MaxInFlightPerClient: cfg.MaxInFlightPerClient, BodyMinRate: cfg.BodyMinRate, BodyReadGrace: cfg.BodyReadGrace, ReadTimeout: cfg.ReadTimeout,
-			AdminTokens: admins, Ready: readyChecks(store, rc), AvatarBaseURL: cfg.AvatarBaseURL},
+			AdminTokens: admins, Ready: readyChecks(store, rc), AvatarBaseURL: cfg.AvatarBaseURL, WebCallbackURL: cfg.WebCallbackURL},
 		Apps: apps, WeChatBaseURL: cfg.WeChatBaseURL, WeChatHTTPClient: httpClient, WeChatTokens: tokens,
 		Issuer: cfg.Issuer, TokenTTL: cfg.AccessTokenTTL, SigningAlgorithm: cfg.SigningAlgorithm,
 		Metrics: m, Logger: logger,

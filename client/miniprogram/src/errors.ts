@@ -21,6 +21,7 @@ export type ServerErrorCode =
   | 'overloaded'
   | 'payload_too_large'
   | 'no_account'
+  | 'snapshot_user'
 
 /**
  * The client's own codes: `network` (wx.request failed: server down, timeout, no network),

@@ -33,7 +33,7 @@ export interface User {
   unionid?: string
   phone?: string
   phone_country_code?: string
-  identities?: { appid: string; openid: string; unionid?: string; created_at: string }[]
+  identities?: { appid: string; openid: string; unionid?: string; kind?: 'miniprogram' | 'official_account' | 'website' | 'mobile_app'; created_at: string }[]
   created_at: string
 }
 
