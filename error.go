@@ -26,6 +26,7 @@ const (
 	EINTERNAL         = "internal"             // 500
 	EMETHODNOTALLOWED = "method_not_allowed"   // 405
 	EOVERLOADED       = "overloaded"           // 503 + Retry-After: too many requests in flight
+	EEXPIRED          = "expired"              // 410: a QR login request expired or was used
 )
 
 // ErrorCodes returns every error code above, in their order. It is what the http package's
@@ -35,6 +36,7 @@ func ErrorCodes() []string {
 	return []string{
 		EINVALID, EINVALIDCODE, EUSERBLOCKED, EUNAUTHORIZED, ECREDENTIALS, EFORBIDDEN, ENOTFOUND, ECONFLICT,
 		ESESSIONKEYSTALE, ERATELIMITED, EUPSTREAMUNAVAIL, EUPSTREAM, EINTERNAL, EMETHODNOTALLOWED, EOVERLOADED,
+		EEXPIRED,
 	}
 }
 

@@ -112,6 +112,7 @@ var codeStatus = map[string]int{
 	wxlogin.EINTERNAL:         http.StatusInternalServerError,
 	wxlogin.EMETHODNOTALLOWED: http.StatusMethodNotAllowed,
 	wxlogin.EOVERLOADED:       http.StatusServiceUnavailable,
+	wxlogin.EEXPIRED:          http.StatusGone,
 }
 
 // ErrorStatus returns the HTTP status of an error code (500 for unknown codes).

@@ -19,6 +19,7 @@ export type ServerErrorCode =
   | 'internal'
   | 'method_not_allowed'
   | 'overloaded'
+  | 'expired'
 
 /**
  * The client's own codes: `network` (wx.request failed: server down, timeout, no network),
