@@ -86,9 +86,6 @@ type QRRequester struct {
 	CreatedAt time.Time
 }
 
-// callWXACode names getwxacodeunlimit for wechatError.
-const callWXACode wechatCall = 100
-
 // sceneAlphabet is the part of WeChat's scene alphabet a random scene uses (§10).
 const sceneAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
