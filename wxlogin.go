@@ -204,4 +204,6 @@ type Tx interface {
 	// with their refresh tokens, and returns how many sessions. With before not after now, no active
 	// session is touched.
 	PruneSessions(ctx context.Context, before time.Time) (int64, error)
+
+	QRLogins // a website's QR login requests (qrlogin.go)
 }

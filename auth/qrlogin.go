@@ -396,3 +396,8 @@ func (d *QRDoor) run(ctx context.Context) {
 		}()
 	}
 }
+
+// PruneQRLogins deletes the QR login requests that expired before before and returns how many.
+func (d *QRDoor) PruneQRLogins(ctx context.Context, before time.Time) (int64, error) {
+	return d.store.PruneQRLogins(ctx, before)
+}

@@ -66,6 +66,8 @@ func init() {
 		{"sessions_pkey", "sessions.id", "session already exists"},
 		{"refresh_tokens_pkey", "refresh_tokens.hash", "refresh token already exists"},
 		{"signing_keys_pkey", "signing_keys.id", "signing key already exists"},
+		{"qr_logins_pkey", "qr_logins.id", "QR login request already exists"},
+		{"qr_logins_scene", "qr_logins.app_id, qr_logins.scene", "QR login scene already exists"},
 	} {
 		conflicts[c[0]], conflicts[c[1]] = c[2], c[2]
 	}

@@ -49,6 +49,9 @@ func (p *pruner) once(ctx context.Context) (events, sessions int64, err error) {
 			errs = append(errs, fmt.Errorf("sessions: %w", err))
 		}
 	}
+	if _, err := p.svc.PruneQRLogins(ctx, now.Add(-time.Hour)); err != nil { // spent an hour ago: nothing left to show
+		errs = append(errs, fmt.Errorf("QR logins: %w", err))
+	}
 	return events, sessions, errors.Join(errs...)
 }
 
