@@ -77,3 +77,6 @@ func (n *Notifier) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// Waiting returns how many subscriptions key has on this instance.
+func (n *Notifier) Waiting(key string) int { return n.hub.Subscribers(key) }
