@@ -1,9 +1,12 @@
 package main
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wxlogin/wxlogin"
 )
 
 // The QR login settings: defaults, and each one that cannot work is refused by name.
@@ -46,5 +49,32 @@ func TestQRLoginConfig(t *testing.T) {
 	}
 	if qc := cfg.qrLogin(nil); qc.EnvVersion != "trial" || qc.CheckPath {
 		t.Fatalf("a trial build's settings: %+v", qc)
+	}
+}
+
+// The pruner deletes QR login requests that expired more than an hour ago, and keeps the others.
+func TestPrunerQRLogins(t *testing.T) {
+	st, cfg := newTestStack(t)
+	ctx := t.Context()
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	for i, age := range []time.Duration{2 * time.Hour, 30 * time.Minute, 0} {
+		q := &wxlogin.QRLogin{ID: "qrl_" + string(rune('a'+i)), AppID: "wx1234567890abcdef", Scene: "s" + string(rune('a'+i)),
+			Status: wxlogin.QRPending, CreatedAt: now.Add(-age - 2*time.Minute), ExpiresAt: now.Add(-age)}
+		if err := st.store.CreateQRLogin(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := newPruner(st.svc, cfg, slog.New(slog.DiscardHandler))
+	p.now = func() time.Time { return now }
+	if _, _, err := p.once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.store.QRLogin(ctx, "qrl_a"); wxlogin.ErrorCode(err) != wxlogin.ENOTFOUND {
+		t.Errorf("a request expired 2 hours ago survived: %v", err)
+	}
+	for _, id := range []string{"qrl_b", "qrl_c"} {
+		if _, err := st.store.QRLogin(ctx, id); err != nil {
+			t.Errorf("%s was pruned: %v", id, err)
+		}
 	}
 }
