@@ -26,6 +26,7 @@ const (
 	EINTERNAL         = "internal"             // 500
 	EMETHODNOTALLOWED = "method_not_allowed"   // 405
 	EOVERLOADED       = "overloaded"           // 503 + Retry-After: too many requests in flight
+	ETOOLARGE         = "payload_too_large"    // 413: the body is over the configured limit
 	EEXPIRED          = "expired"              // 410: a QR login request expired or was used
 )
 
@@ -36,6 +37,7 @@ func ErrorCodes() []string {
 	return []string{
 		EINVALID, EINVALIDCODE, EUSERBLOCKED, EUNAUTHORIZED, ECREDENTIALS, EFORBIDDEN, ENOTFOUND, ECONFLICT,
 		ESESSIONKEYSTALE, ERATELIMITED, EUPSTREAMUNAVAIL, EUPSTREAM, EINTERNAL, EMETHODNOTALLOWED, EOVERLOADED,
+		ETOOLARGE,
 		EEXPIRED,
 	}
 }

@@ -27,6 +27,9 @@ func UsernameKey(username string) string { return strings.ToLower(username) }
 
 // normalizeUsername returns the lowercase username, or EINVALID when it breaks the rules.
 func normalizeUsername(u string) (string, error) {
+	if !wxlogin.ValidUsername(u) { // before case mapping: "\u212aevin" must not become "kevin"
+		return "", wxlogin.Errorf(wxlogin.EINVALID, "username may hold only a-z, 0-9, '_', '.', '-', and must start with a letter or digit")
+	}
 	u = UsernameKey(u)
 	if len(u) < minUsername || len(u) > maxUsername {
 		return "", wxlogin.Errorf(wxlogin.EINVALID, "username must be %d to %d characters", minUsername, maxUsername)

@@ -150,6 +150,9 @@ type teeWriter struct {
 	tee io.Writer
 }
 
+// Unwrap lets http.ResponseController reach the connection (read deadlines).
+func (w *teeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func (w *teeWriter) Write(b []byte) (int, error) {
 	w.tee.Write(b)
 	return w.ResponseWriter.Write(b)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -69,6 +70,9 @@ type Config struct {
 	RateLimitQRLoginIP        string        `yaml:"rate_limit_qr_login_ip" doc:"QR login requests and polls per client IP" default:"120/1m"`
 	LockoutIP                 string        `yaml:"lockout_ip" doc:"failed password checks per client IP (COUNT/WINDOW, not off); past COUNT the address gets rate_limited until its window ends (counted by each instance)" default:"30/15m"`
 	MaxConcurrentRequests     int           `yaml:"max_concurrent_requests" doc:"requests in flight before others get 503 overloaded (0: no cap; health probes exempt)" default:"1024"`
+	MaxInFlightPerClient      int           `yaml:"max_in_flight_per_client" doc:"requests one client address, and one bearer token, may each have in flight, body reading included, before their others get 503 overloaded (0: no bound; behind a proxy set trust_proxy_headers, or every client shares its address)" default:"64"`
+	BodyMinRate               int64         `yaml:"body_min_rate" doc:"slowest a request body may arrive, bytes per second, after body_read_grace; slower ones get 400 and their connection closed (0: no minimum). Bodies are read before a request counts against max_concurrent_requests" default:"1024"`
+	BodyReadGrace             time.Duration `yaml:"body_read_grace" doc:"time a request body gets on top of its size / body_min_rate" default:"5s"`
 	ReadHeaderTimeout         time.Duration `yaml:"read_header_timeout" doc:"time to read a request's headers" default:"5s"`
 	ReadTimeout               time.Duration `yaml:"read_timeout" doc:"time to read a whole request" default:"15s"`
 	WriteTimeout              time.Duration `yaml:"write_timeout" doc:"time from the end of the request headers to the end of the response" default:"30s"`
@@ -239,4 +243,77 @@ func (c *Config) validate() error {
 		return err
 	}
 	return c.validateLimits()
+}
+
+// nonSettingEnv lists the WXLOGIN_* variables that are not settings but are read by wxlogin or its
+// tests; checkEnvironment accepts them.
+var nonSettingEnv = map[string]bool{
+	"WXLOGIN_CONFIG":         true, // the YAML file (commandConfig)
+	"WXLOGIN_TEST_POSTGRES":  true, // tests: the PostgreSQL to test against
+	"WXLOGIN_TEST_REDIS":     true, // tests: the Redis to test against
+	"WXLOGIN_CONTRACT_COUNT": true, // tests: print the contract test's counts
+	"WXLOGIN_FAULT_ROUNDS":   true, // tests: rounds of the fault battery
+	"WXLOGIN_SCREENSHOTS":    true, // tests: where the browser tests keep their screenshots
+	"WXLOGIN_CHROMIUM":       true, // tests: the Chromium binary of the browser tests
+}
+
+// checkEnvironment returns an error naming the first WXLOGIN_* variable of environ (KEY=VALUE
+// entries, as os.Environ returns them) that is neither a setting, its _FILE form, nor one of
+// nonSettingEnv, with the closest real setting: a typo must not pass silently.
+func checkEnvironment(environ []string) error {
+	t := reflect.TypeOf(Config{})
+	known := map[string]bool{}
+	var settings []string
+	for i := 0; i < t.NumField(); i++ {
+		name := envName(t.Field(i).Tag.Get("yaml"))
+		known[name], known[name+"_FILE"] = true, true
+		settings = append(settings, name)
+	}
+	var unknown []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "WXLOGIN_") && !known[name] && !nonSettingEnv[name] {
+			unknown = append(unknown, name)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	slices.Sort(unknown)
+	name := unknown[0]
+	base, isFile := strings.CutSuffix(name, "_FILE")
+	if !isFile {
+		base = name
+	}
+	best, bestDist := "", -1
+	for _, s := range settings {
+		if d := editDistance(base, s); bestDist < 0 || d < bestDist {
+			best, bestDist = s, d
+		}
+	}
+	if isFile {
+		best += "_FILE"
+	}
+	return fmt.Errorf("environment variable %s is not a setting: did you mean %s? (every setting is listed in docs/config.md)", name, best)
+}
+
+// editDistance returns the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/wxlogin/wxlogin"
 )
 
 // Introspection credentials of `wxlogin dev` (documented in README.md; dev only).
@@ -25,8 +28,15 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	db := fs.String("db", "wxlogin-dev.db", "SQLite database file (created if missing; its data key sits beside it in FILE.key)")
 	var apps appFlags
 	fs.Var(&apps, "app", "a mini program, appid:secret[:platform] (repeatable; default: the demo app)")
+	adminToken := fs.String("admin-token", "", "token of the admin API (actor admin:dev), at least 16 characters (default: a random one, printed)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *adminToken == "" {
+		*adminToken = strings.TrimPrefix(wxlogin.NewID("adm"), "adm_")
+	}
+	if _, err := parseAdminTokens("dev:" + *adminToken); err != nil || strings.Contains(*adminToken, ",") {
+		return errors.New("--admin-token: want at least 16 characters, no comma")
 	}
 	sim, simApps, err := newSim(apps)
 	if err != nil {
@@ -60,6 +70,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg.WeChatBaseURL = "http://" + simLn.Addr().String()
 	cfg.Signup = true
 	cfg.IntrospectClients = devClientID + ":" + devClientSecret
+	cfg.AdminTokens = "dev:" + *adminToken
 	cfg.LogFormat = "text"
 	cfg.ShutdownTimeout = 5 * time.Second
 	cfg.generousRateLimits()
@@ -81,6 +92,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	go newPruner(st.svc, cfg, logger).run(ctx, pruneInterval)
 
 	printDevGuide(stdout, "http://"+ln.Addr().String(), "http://"+simLn.Addr().String(), simApps[0].ID, *db)
+	fmt.Fprintf(stdout, "Admin API (dev only): curl -s http://%s/admin/v1/users -H 'Authorization: Bearer %s'\n", ln.Addr(), *adminToken)
+	fmt.Fprintf(stdout, "Admin console (dev only): http://%s/admin/ (sign in with the admin token %s)\n", ln.Addr(), *adminToken)
 	// The simulator stops only after the server has drained: in-flight logins still call it.
 	serverCtx, stopServer := context.WithCancel(ctx)
 	defer stopServer()

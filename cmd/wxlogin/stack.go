@@ -259,6 +259,7 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 			Lockout: lockout, QR: cfg.qrLogin(qrNotifier(rc))},
 		HTTP: wxhttp.Config{IntrospectionClients: clients, Issuer: cfg.Issuer, TrustProxyHeaders: cfg.TrustProxyHeaders,
 			MaxBodyBytes: cfg.MaxBodyBytes, RateLimits: limits, Limiter: limiter, MaxConcurrent: cfg.MaxConcurrentRequests,
+			MaxInFlightPerClient: cfg.MaxInFlightPerClient, BodyMinRate: cfg.BodyMinRate, BodyReadGrace: cfg.BodyReadGrace, ReadTimeout: cfg.ReadTimeout,
 			AdminTokens: admins, Ready: readyChecks(store, rc)},
 		Apps: apps, WeChatBaseURL: cfg.WeChatBaseURL, WeChatHTTPClient: httpClient, WeChatTokens: tokens,
 		Issuer: cfg.Issuer, TokenTTL: cfg.AccessTokenTTL, SigningAlgorithm: cfg.SigningAlgorithm,
@@ -288,7 +289,7 @@ func newHTTPServer(h http.Handler, logger *slog.Logger, cfg *Config) *http.Serve
 // serveUntilDone serves srv on ln until ctx ends, then shuts down within grace.
 func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Duration) error {
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(wxhttp.GuardFraming(ln)) }()
 	select {
 	case err := <-errc:
 		return err

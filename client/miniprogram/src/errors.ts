@@ -19,6 +19,7 @@ export type ServerErrorCode =
   | 'internal'
   | 'method_not_allowed'
   | 'overloaded'
+  | 'payload_too_large'
   | 'expired'
 
 /**
