@@ -29,6 +29,7 @@ const (
 	ETOOLARGE         = "payload_too_large"    // 413: the body is over the configured limit
 	ENOACCOUNT        = "no_account"           // 403: sign-up is closed and the WeChat user has no account (with a link_token)
 	ESNAPSHOTUSER     = "snapshot_user"        // 403: a WeChat snapshot-page visitor (virtual openid)
+	EEXPIRED          = "expired"              // 410: a QR login request expired or was used
 )
 
 // ErrorCodes returns every error code above, in their order. It is what the http package's
@@ -41,6 +42,7 @@ func ErrorCodes() []string {
 		ETOOLARGE,
 		ENOACCOUNT,
 		ESNAPSHOTUSER,
+		EEXPIRED,
 	}
 }
 

@@ -269,4 +269,5 @@ type Tx interface {
 	TakeWebTicket(ctx context.Context, purpose, hash string, now time.Time) (*WebTicket, error)
 	// PruneWebTickets deletes the tickets that expired before before and returns how many.
 	PruneWebTickets(ctx context.Context, before time.Time) (int64, error)
+	QRLogins // a website's QR login requests (qrlogin.go)
 }

@@ -100,6 +100,9 @@ type Config struct {
 	Invalidations wxlogin.Invalidations
 	Now           func() time.Time
 	Logger        *slog.Logger
+
+	// QR configures the website's login by a scanned mini-program code (qrlogin.go).
+	QR QRConfig
 }
 
 // Service is the login service: the concerns below over one shared core. Its methods are theirs
@@ -110,6 +113,7 @@ type Service struct {
 	*Identities     // profiles, binding, unbinding, phone, open data, paid unionid
 	*Accounts       // sign-up, passwords, lock-out
 	*Administration // the admin API: search, disable, revoke, audit, pruning
+	*QRDoor         // the website's login by a scanned mini-program code
 
 	core *core
 }
@@ -228,12 +232,16 @@ func New(cfg Config) (*Service, error) {
 	}
 	sessions := &SessionKeeper{core: c}
 	return &Service{SessionKeeper: sessions, Doors: doors, Identities: newIdentities(c, cfg), Accounts: acc,
-		Administration: &Administration{core: c, sessions: sessions, accounts: acc}, core: c}, nil
+		Administration: &Administration{core: c, sessions: sessions, accounts: acc}, QRDoor: newQRDoor(c, cfg.QR), core: c}, nil
 }
 
 // Run follows the other instances' cache invalidations until ctx ends (it returns at once on one
-// instance). Until it has subscribed, and whenever the subscription is lost, caching is off.
-func (s *Service) Run(ctx context.Context) { s.core.store.run(ctx) }
+// instance). Until it has subscribed, and whenever the subscription is lost, caching is off. It
+// also runs the QR notifier's subscription when it has one (redis.Notifier).
+func (s *Service) Run(ctx context.Context) {
+	s.QRDoor.run(ctx)
+	s.core.store.run(ctx)
+}
 
 // Meta describes where a request came from, for sessions and the audit trail.
 type Meta struct {

@@ -82,6 +82,7 @@ var txReads = map[string]bool{
 	"SigningKeys": true, "AuditEvents": true,
 	"LinkToken": true, "Avatar": true,
 	"LoginCounts": true, "NewUserCounts": true, "ActiveSessionCount": true,
+	"QRLogin": true, "QRLoginByScene": true,
 }
 
 // txWrite is one write of wxlogin.Tx and the cached state it makes stale.
@@ -183,6 +184,21 @@ var txWrites = map[string]txWrite{
 		_, err := tx.PruneWebTickets(ctx, f.now)
 		return err
 	}, why: "web tickets are never cached"},
+	"CreateQRLogin": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
+		return tx.CreateQRLogin(ctx, &wxlogin.QRLogin{ID: "qrl_1", AppID: "wxa", Scene: "s1", Status: wxlogin.QRPending, CreatedAt: f.now, ExpiresAt: f.now.Add(time.Minute)})
+	}, why: "QR login requests are never cached"},
+	"UpdateQRLogin": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
+		q := &wxlogin.QRLogin{ID: "qrl_2", AppID: "wxa", Scene: "s2", Status: wxlogin.QRPending, CreatedAt: f.now, ExpiresAt: f.now.Add(time.Minute)}
+		if err := tx.CreateQRLogin(ctx, q); err != nil {
+			return err
+		}
+		q.Status, q.UserID = wxlogin.QRScanned, f.u
+		return tx.UpdateQRLogin(ctx, q)
+	}, why: "QR login requests are never cached (the session a confirmed one starts is new)"},
+	"PruneQRLogins": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
+		_, err := tx.PruneQRLogins(ctx, f.now)
+		return err
+	}, why: "QR login requests are never cached"},
 }
 
 // Every write method of wxlogin.Tx, found by reflection, invalidates the cached state it touches,

@@ -255,12 +255,24 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// app returns the configured app for appid; with appid "" and exactly one app, that app.
+// app returns the configured app for appid; with appid "", the only app, else the only mini program.
 // Errors: EINVALID (missing or unknown appid).
 func (c *core) app(appid string) (AppClient, error) {
 	if appid == "" {
 		if len(c.appOrder) == 1 {
 			return c.apps[c.appOrder[0]], nil
+		}
+		// The doors that may leave appid out are the mini program's (wx.login, phone, Cloud Run,
+		// QR codes): official accounts, websites and apps beside one mini program do not make it
+		// ambiguous.
+		var only []AppClient
+		for _, id := range c.appOrder {
+			if a := c.apps[id]; a.App.AppKind() == wxlogin.KindMiniProgram {
+				only = append(only, a)
+			}
+		}
+		if len(only) == 1 {
+			return only[0], nil
 		}
 		return AppClient{}, wxlogin.Errorf(wxlogin.EINVALID, "appid is required: several apps are configured")
 	}

@@ -21,6 +21,7 @@ const (
 	callPaidUnionID             // getpaidunionid
 	callRiskRank                // getuserriskrank before a sign-up
 	callOAuth                   // the web OAuth exchange and userinfo (oauth.go)
+	callWXACode                 // getwxacodeunlimit (QR login)
 )
 
 // wechatError maps an error of the WeChat client to a wxlogin error: the one place that maps
@@ -42,6 +43,10 @@ func wechatError(call wechatCall, err error) error {
 		return wxlogin.Errorf(wxlogin.EINVALID, "this app is not bound to a WeChat Open Platform account: no unionid exists")
 	case call == callOAuth && (wechat.IsInvalidCode(err) || wechat.IsCodeUsed(err) || wechat.IsMissingCode(err)):
 		return wxlogin.Errorf(wxlogin.EINVALIDCODE, "the code is invalid, expired or already used: sign in with WeChat again")
+	case call == callWXACode && code == 41030:
+		return wxlogin.Errorf(wxlogin.EUPSTREAM, "WeChat refused the QR login page: publish qr_login_page, or set qr_login_check_path false for trial and develop builds")
+	case call == callWXACode && code == 45009:
+		return &wxlogin.Error{Code: wxlogin.EUPSTREAMUNAVAIL, Message: "WeChat's quota of mini-program codes is used up, try again shortly", RetryAfter: time.Minute}
 	case wechat.IsInvalidCode(err), wechat.IsCodeUsed(err):
 		return wxlogin.Errorf(wxlogin.EINVALIDCODE, "the code is invalid, expired or already used: call wx.login again")
 	case wechat.IsUserBlocked(err):

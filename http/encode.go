@@ -120,6 +120,7 @@ var codeStatus = map[string]int{
 	wxlogin.ETOOLARGE:         http.StatusRequestEntityTooLarge,
 	wxlogin.ENOACCOUNT:        http.StatusForbidden,
 	wxlogin.ESNAPSHOTUSER:     http.StatusForbidden,
+	wxlogin.EEXPIRED:          http.StatusGone,
 }
 
 // ErrorStatus returns the HTTP status of an error code (500 for unknown codes).

@@ -95,6 +95,8 @@ type RateLimits struct {
 	// PhoneIdentity: POST /v1/me/phone per user, POST /v1/login/phone per appid + client IP (the
 	// phone number is only known after WeChat decoded the code).
 	PhoneIdentity RateLimit
+	// QRLoginIP: POST /v1/qr-login and its polls per client IP.
+	QRLoginIP RateLimit
 }
 
 // MemoryLimiter is a Limiter of one process: fixed windows per key (like *redis.Limiter), in a

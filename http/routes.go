@@ -29,6 +29,13 @@ func addRoutes(mux *http.ServeMux, s *server) {
 	mux.Handle("DELETE /v1/me/sessions/{id}", s.authenticated(s.handleRevokeSession()))
 	mux.Handle("POST /v1/me/avatar", s.authenticated(s.handleSetAvatar()))
 	mux.Handle("GET /v1/avatars/{id}", s.handleAvatar())
+	mux.Handle("POST /v1/qr-login/scan", s.authenticated(s.handleQRScan()))
+	mux.Handle("POST /v1/qr-login/confirm", s.authenticated(s.handleQRConfirm()))
+	mux.Handle("POST /v1/qr-login/deny", s.authenticated(s.handleQRDeny()))
+
+	// Website facing: log in by scanning a mini-program code (qrlogin.go).
+	mux.Handle("POST /v1/qr-login", s.limitQR(s.handleQRStart()))
+	mux.Handle("POST /v1/qr-login/{id}/poll", s.limitQR(s.handleQRPoll()))
 
 	// Business-service facing.
 	mux.Handle("GET /.well-known/jwks.json", s.handleJWKS())

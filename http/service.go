@@ -17,6 +17,7 @@ type Service interface {
 	Profiles
 	Administration
 	Signups
+	QRLogins
 	// Ready returns nil when the service can answer (its store is reachable and migrated).
 	Ready(ctx context.Context) error
 }

@@ -68,6 +68,8 @@ func init() {
 		{"signing_keys_pkey", "signing_keys.id", "signing key already exists"},
 		{"link_tokens_pkey", "link_tokens.hash", "link token already exists"},
 		{"web_tickets_pkey", "web_tickets.hash", "ticket already exists"},
+		{"qr_logins_pkey", "qr_logins.id", "QR login request already exists"},
+		{"qr_logins_scene", "qr_logins.app_id, qr_logins.scene", "QR login scene already exists"},
 	} {
 		conflicts[c[0]], conflicts[c[1]] = c[2], c[2]
 	}

@@ -95,6 +95,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) wxlogin.Store) {
 		{"ActiveSessionCount", testActiveSessionCount},
 		{"WebTickets", testWebTickets},
 		{"IdentityKind", testIdentityKind},
+		{"QRLogins", testQRLogins},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })

@@ -55,6 +55,11 @@ type Config struct {
 	SessionRetention  time.Duration `yaml:"session_retention" doc:"how long revoked or expired sessions and their refresh tokens are kept (0: forever)" default:"720h"`
 	CacheSize         int           `yaml:"cache_size" doc:"entries in each cache of verified tokens, sessions and profiles (0: no caching; several instances cache only with redis_url)" default:"100000"`
 	CodeWindow        time.Duration `yaml:"code_window" doc:"how long a code exchange is remembered to de-duplicate retries" default:"5m"`
+	QRLoginPage       string        `yaml:"qr_login_page" doc:"mini-program page the QR login code opens (published, unless qr_login_check_path is false); empty: the home page" default:"pages/qr-login/index"`
+	QRLoginCheckPath  bool          `yaml:"qr_login_check_path" doc:"WeChat draws codes only of published pages; false for trial and develop builds" default:"true"`
+	QRLoginEnvVersion string        `yaml:"qr_login_env_version" doc:"build the QR login code opens: release, trial or develop" default:"release"`
+	QRLoginTTL        time.Duration `yaml:"qr_login_ttl" doc:"how long a QR login request may be scanned and confirmed" default:"2m"`
+	QRLoginPollWait   time.Duration `yaml:"qr_login_poll_wait" doc:"longest wait of one QR login poll for a change" default:"25s"`
 	TrustProxyHeaders bool          `yaml:"trust_proxy_headers" doc:"take the client IP from X-Forwarded-For (only behind a proxy that sets it)" default:"false"`
 	MaxBodyBytes      int64         `yaml:"max_body_bytes" doc:"largest accepted request body" default:"65536"`
 	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout" doc:"how long SIGTERM waits for in-flight requests" default:"15s"`
@@ -76,6 +81,7 @@ type Config struct {
 	RateLimitRefreshIdentity  string        `yaml:"rate_limit_refresh_identity" doc:"refreshes per refresh token" default:"5/1m"`
 	RateLimitPhoneIP          string        `yaml:"rate_limit_phone_ip" doc:"phone login and phone verification per client IP" default:"30/1m"`
 	RateLimitPhoneIdentity    string        `yaml:"rate_limit_phone_identity" doc:"phone verifications per user; phone logins per appid + client IP" default:"10/1h"`
+	RateLimitQRLoginIP        string        `yaml:"rate_limit_qr_login_ip" doc:"QR login requests and polls per client IP" default:"120/1m"`
 	LockoutIP                 string        `yaml:"lockout_ip" doc:"failed password checks per client IP (COUNT/WINDOW, not off); past COUNT the address gets rate_limited until its window ends (counted by each instance)" default:"30/15m"`
 	MaxConcurrentRequests     int           `yaml:"max_concurrent_requests" doc:"requests in flight before others get 503 overloaded (0: no cap; health probes exempt)" default:"1024"`
 	MaxInFlightPerClient      int           `yaml:"max_in_flight_per_client" doc:"requests one client address, and one bearer token, may each have in flight, body reading included, before their others get 503 overloaded (0: no bound; behind a proxy set trust_proxy_headers, or every client shares its address)" default:"64"`
@@ -248,6 +254,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
+		return err
+	}
+	if err := c.validateQRLogin(); err != nil {
 		return err
 	}
 	return c.validateLimits()

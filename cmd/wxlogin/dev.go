@@ -109,7 +109,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		stopServer() // the simulator failed: stop the server too
 		simErr <- err
 	}()
-	err = serveUntilDone(serverCtx, newHTTPServer(withDemoWeb(st.handler, simApps), logger, cfg), ln, cfg.ShutdownTimeout)
+	err = serveUntilDone(serverCtx, newHTTPServer(withDemoQR(withDemoWeb(st.handler, simApps)), logger, cfg), ln, cfg.ShutdownTimeout)
 	stopSim()
 	if err2 := <-simErr; err == nil {
 		err = err2
@@ -145,6 +145,8 @@ Try the login sequence (needs curl; jq makes it easier to read):
 
   # 5. Log out:
   curl -s -X POST %[1]s/v1/logout -H "Authorization: Bearer $ACCESS" -o /dev/null -w '%%{http_code}\n'
+
+A website logging in by a scanned mini-program code:  open %[1]s/demo/qr
 
 Or let wxlogin play it all:  go run ./cmd/wxlogin demo
 Press Ctrl-C to stop.

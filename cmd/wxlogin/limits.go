@@ -24,6 +24,7 @@ func (c *Config) rateLimits() (wxhttp.RateLimits, error) {
 		{"rate_limit_refresh_identity", c.RateLimitRefreshIdentity, &out.RefreshIdentity},
 		{"rate_limit_phone_ip", c.RateLimitPhoneIP, &out.PhoneIP},
 		{"rate_limit_phone_identity", c.RateLimitPhoneIdentity, &out.PhoneIdentity},
+		{"rate_limit_qr_login_ip", c.RateLimitQRLoginIP, &out.QRLoginIP},
 	} {
 		l, err := wxhttp.ParseRateLimit(f.val)
 		if err != nil {
@@ -70,7 +71,8 @@ func (c *Config) validateLimits() error {
 // be seen working, but a developer clicking around never meets them).
 func (c *Config) generousRateLimits() {
 	for _, p := range []*string{&c.RateLimitLoginIP, &c.RateLimitLoginIdentity, &c.RateLimitPasswordIP, &c.RateLimitPasswordIdentity,
-		&c.RateLimitRefreshIP, &c.RateLimitRefreshIdentity, &c.RateLimitPhoneIP, &c.RateLimitPhoneIdentity} {
+		&c.RateLimitRefreshIP, &c.RateLimitRefreshIdentity, &c.RateLimitPhoneIP, &c.RateLimitPhoneIdentity,
+		&c.RateLimitQRLoginIP} {
 		if l, err := wxhttp.ParseRateLimit(*p); err == nil && l.On() {
 			l.Limit *= 20
 			*p = l.String()

@@ -33,6 +33,7 @@ func TestLimitConfig(t *testing.T) {
 		PasswordIP: wxhttp.RateLimit{Limit: 30, Window: time.Minute}, PasswordIdentity: wxhttp.RateLimit{Limit: 10, Window: 5 * time.Minute},
 		RefreshIP: wxhttp.RateLimit{Limit: 300, Window: time.Minute}, RefreshIdentity: wxhttp.RateLimit{Limit: 5, Window: time.Minute},
 		PhoneIP: wxhttp.RateLimit{Limit: 30, Window: time.Minute}, PhoneIdentity: wxhttp.RateLimit{Limit: 10, Window: time.Hour},
+		QRLoginIP: wxhttp.RateLimit{Limit: 120, Window: time.Minute},
 	}
 	if l != want {
 		t.Errorf("default limits %+v, want %+v", l, want)

@@ -52,6 +52,9 @@ func (p *pruner) once(ctx context.Context) (events, sessions int64, err error) {
 	if _, err := p.svc.PruneWebTickets(ctx, now); err != nil { // spent flows of the web doors
 		errs = append(errs, fmt.Errorf("web tickets: %w", err))
 	}
+	if _, err := p.svc.PruneQRLogins(ctx, now.Add(-time.Hour)); err != nil { // spent an hour ago: nothing left to show
+		errs = append(errs, fmt.Errorf("QR logins: %w", err))
+	}
 	return events, sessions, errors.Join(errs...)
 }
 

@@ -265,7 +265,7 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 			SessionTTL: cfg.SessionTTL, Signup: cfg.Signup, PhoneLogin: cfg.PhoneLogin, CloudRun: cfg.CloudRunLogin,
 			Argon2:  auth.Argon2Params{Memory: cfg.Argon2Memory, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads},
 			Lockout: lockout, SignupPolicy: signup.rules, PhoneSignup: cfg.PhoneSignup, SignupRiskMax: signup.riskMax,
-			Avatars: signup.avatars, AvatarMaxBytes: cfg.AvatarMaxBytes, Web: web},
+			Avatars: signup.avatars, AvatarMaxBytes: cfg.AvatarMaxBytes, Web: web, QR: cfg.qrLogin(qrNotifier(rc))},
 		HTTP: wxhttp.Config{IntrospectionClients: clients, Issuer: cfg.Issuer, TrustProxyHeaders: cfg.TrustProxyHeaders,
 			MaxBodyBytes: cfg.MaxBodyBytes, RateLimits: limits, Limiter: limiter, MaxConcurrent: cfg.MaxConcurrentRequests,
 			MaxInFlightPerClient: cfg.MaxInFlightPerClient, BodyMinRate: cfg.BodyMinRate, BodyReadGrace: cfg.BodyReadGrace, ReadTimeout: cfg.ReadTimeout,

@@ -22,6 +22,7 @@ export type ServerErrorCode =
   | 'payload_too_large'
   | 'no_account'
   | 'snapshot_user'
+  | 'expired'
 
 /**
  * The client's own codes: `network` (wx.request failed: server down, timeout, no network),

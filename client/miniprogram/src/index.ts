@@ -89,6 +89,29 @@ export interface WxLogin {
   reloadUser(): Promise<User>
   /** Calls listener with the user (or null) whenever it changes; returns the unsubscribe function. */
   onChange(listener: (user: User | null) => void): () => void
+  /** Logging a website in by scanning its mini-program code (the page opened with options.scene). */
+  readonly qrLogin: QRLogin
+}
+
+/** Where a website's QR login request comes from, to show before confirming. */
+export interface QRRequester {
+  ip: string
+  user_agent: string
+  created_at: string
+}
+
+/**
+ * The mini program's side of a website's QR login. scene is `decodeURIComponent(options.scene)` of
+ * the page the code opened. Errors: 404 not_found (unknown scene), 409 conflict (another user
+ * scanned it, or already decided), 410 expired, 403 forbidden (another user scanned it).
+ */
+export interface QRLogin {
+  /** Claims the request for this user and returns where it comes from. */
+  scan(scene: string): Promise<QRRequester>
+  /** Logs the website in as this user. */
+  confirm(scene: string): Promise<void>
+  /** Refuses the website's request. */
+  deny(scene: string): Promise<void>
 }
 
 interface State {
@@ -427,6 +450,11 @@ export function createWxLogin(opts: Options): WxLogin {
         if (!w!.requirePrivacyAuthorize) return resolve()
         w!.requirePrivacyAuthorize({ success: () => resolve(), fail: (e) => reject(clientError(Object.assign({ errno: 104 }, e)) || e) })
       })
+    },
+    qrLogin: {
+      scan: (scene) => request({ url: '/v1/qr-login/scan', method: 'POST', data: { scene } }).then((r) => r.data.requester as QRRequester),
+      confirm: (scene) => request({ url: '/v1/qr-login/confirm', method: 'POST', data: { scene } }).then(() => undefined),
+      deny: (scene) => request({ url: '/v1/qr-login/deny', method: 'POST', data: { scene } }).then(() => undefined),
     },
     onChange(l) {
       listeners.push(l)

@@ -424,3 +424,60 @@ describe('example mini program', () => {
     assert.equal(fake.logins, 1)
   })
 })
+
+describe('qrLogin (a website logged in by scanning a mini-program code)', () => {
+  // browser starts a QR login as a website page would, and returns its request and a poller.
+  async function browser() {
+    const r = await json('POST', stack.server + '/v1/qr-login', { appid: APPID })
+    assert.equal(r.status, 201, JSON.stringify(r.body))
+    const poll = (since) => json('POST', `${stack.server}/v1/qr-login/${r.body.id}/poll`, since ? { poll_token: r.body.poll_token, since } : { poll_token: r.body.poll_token })
+    return { ...r.body, poll }
+  }
+  // scanned plays the device user scanning the code: the page's decodeURIComponent(options.scene).
+  async function scanned(user, image) {
+    const r = await json('POST', stack.sim + '/sim/scan', { appid: APPID, user, image })
+    assert.equal(r.status, 200, JSON.stringify(r.body))
+    assert.equal(r.body.page, 'pages/qr-login/index')
+    return decodeURIComponent(r.body.scene)
+  }
+
+  test('scan shows the requester, confirm logs the website in as the same user', async () => {
+    const { fake, client } = device()
+    const name = `u${process.pid}-${n}` // the device user of fake
+    const c = client()
+    const user = await c.login()
+    const site = await browser()
+    const scene = await scanned(name, site.image)
+    const who = await c.qrLogin.scan(scene)
+    assert.equal(who.ip, '127.0.0.1')
+    assert.match(who.user_agent, /node/i)
+    assert.ok(Date.parse(who.created_at) > 0)
+    let p = await site.poll('pending')
+    assert.equal(p.body.status, 'scanned')
+    assert.equal(p.body.login, undefined)
+    assert.equal(await c.qrLogin.confirm(scene), undefined)
+    p = await site.poll('scanned')
+    assert.equal(p.body.status, 'confirmed')
+    assert.equal(p.body.login.user.id, user.id)
+    assert.notEqual(p.body.login.session_id, fake.stored.session_id)
+    await rejectsWith(c.qrLogin.confirm(scene), 'conflict')
+  })
+
+  test('deny, and another user cannot take a scanned code', async () => {
+    const a = device()
+    const name = `u${process.pid}-${n}` // the device user of a
+    const b = device()
+    const ca = a.client()
+    const cb = b.client()
+    await ca.login()
+    const site = await browser()
+    const scene = await scanned(name, site.image)
+    await ca.qrLogin.scan(scene)
+    await rejectsWith(cb.qrLogin.scan(scene), 'conflict')
+    await rejectsWith(cb.qrLogin.confirm(scene), 'forbidden')
+    await ca.qrLogin.deny(scene)
+    assert.equal((await site.poll('scanned')).body.status, 'denied')
+    await rejectsWith(ca.qrLogin.scan(scene), 'expired')
+    await rejectsWith(ca.qrLogin.scan('NoSuchScene'), 'not_found')
+  })
+})
