@@ -38,6 +38,10 @@ type Config struct {
 	Metrics http.Handler
 	// Ready lists what GET /readyz checks, in order; when empty it checks the store.
 	Ready []ReadyCheck
+	// OIDC serves the OpenID Connect provider's routes (package oidc's Provider.Handler; nil: off),
+	// and OIDCClients are its clients as GET /admin/v1/clients lists them.
+	OIDC        http.Handler
+	OIDCClients []OIDCClientInfo
 }
 
 // NewServer returns the HTTP handler of the whole API over svc (an *auth.Service).
