@@ -21,7 +21,8 @@ type OIDCConfig struct {
 	Insecure bool
 	// Clients are the relying parties (oidc.ParseClients validates them).
 	Clients []oidc.ClientConfig
-	// Store keeps the auth requests, codes and grants (required).
+	// Store keeps the auth requests, codes and grants. nil: oidc.NewStore over the wired store,
+	// which every instance sharing that store shares.
 	Store wxlogin.OIDCStore
 	// Doors are the WeChat doors the login page offers besides the password form.
 	Doors []oidc.Door
@@ -42,7 +43,7 @@ func newOIDC(cfg Config, store wxlogin.Store, issuer *token.Issuer, svc *auth.Se
 	}
 	st := oc.Store
 	if st == nil {
-		return nil, nil, fmt.Errorf("oidc: OIDC.Store is required")
+		st = oidc.NewStore(store)
 	}
 	sessionTTL := cfg.Auth.SessionTTL
 	if sessionTTL <= 0 {

@@ -115,9 +115,6 @@ func newOIDCEnvOn(t *testing.T, st wxlogin.Store, oidcStore wxlogin.OIDCStore) *
 	t.Cleanup(e.srv.Close)
 	key, _ := keyring.Generate("k1")
 	ring, _ := keyring.New(key)
-	if oidcStore == nil {
-		oidcStore = oidc.NewMemoryStore()
-	}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a, err := app.New(ctx, app.Config{
 		Auth: auth.Config{Store: st, Sealer: ring, Signup: true, Argon2: auth.Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1}},

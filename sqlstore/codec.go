@@ -66,6 +66,9 @@ func init() {
 		{"sessions_pkey", "sessions.id", "session already exists"},
 		{"refresh_tokens_pkey", "refresh_tokens.hash", "refresh token already exists"},
 		{"signing_keys_pkey", "signing_keys.id", "signing key already exists"},
+		{"oidc_auth_requests_pkey", "oidc_auth_requests.id", "auth request already exists"},
+		{"oidc_auth_requests_code", "oidc_auth_requests.code_hash", "code already exists"},
+		{"oidc_grants_pkey", "oidc_grants.session_id", "session already has a grant"},
 	} {
 		conflicts[c[0]], conflicts[c[1]] = c[2], c[2]
 	}

@@ -88,6 +88,9 @@ func RunTests(t *testing.T, newStore func(t *testing.T) wxlogin.Store) {
 		{"PruneSessions", testPruneSessions},
 		{"ConflictMessages", testConflictMessages},
 		{"OrderingOfZeroTimes", testOrderingOfZeroTimes},
+		{"OIDCAuthRequests", testOIDCAuthRequests},
+		{"OIDCGrants", testOIDCGrants},
+		{"OIDCInUpdate", testOIDCInUpdate},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
