@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -99,34 +100,49 @@ func newOIDCEnv(t *testing.T) *oidcEnv {
 	if err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return newOIDCEnvOn(t, st, nil)
+	return newOIDCEnvOn(t, st)
 }
 
-// newOIDCEnvOn starts wxlogin over st; with srv set, it serves behind that server's handler
-// switch instead of a new one (several instances, see TestOIDCSeveralInstances).
-func newOIDCEnvOn(t *testing.T, st wxlogin.Store, oidcStore wxlogin.OIDCStore) *oidcEnv {
+// newOIDCEnvOn starts one wxlogin instance per store (several: the stores open one database),
+// each with its own signing-key cache and provider, behind a round-robin load balancer.
+func newOIDCEnvOn(t *testing.T, stores ...wxlogin.Store) *oidcEnv {
 	t.Helper()
 	ctx := context.Background()
+	st := stores[0]
 	e := &oidcEnv{t: t, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}, store: st, logs: &syncBuffer{}, bodies: &syncBuffer{}}
-	var h http.Handler
+	var handlers []http.Handler
+	var next atomic.Int64
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := handlers[int(next.Add(1)-1)%len(handlers)]
 		h.ServeHTTP(&teeWriter{ResponseWriter: w, tee: e.bodies}, r)
 	}))
 	t.Cleanup(e.srv.Close)
 	key, _ := keyring.Generate("k1")
 	ring, _ := keyring.New(key)
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := app.New(ctx, app.Config{
-		Auth: auth.Config{Store: st, Sealer: ring, Signup: true, Argon2: auth.Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1}},
-		HTTP: wxhttp.Config{IntrospectionClients: map[string]string{clientID: clientSec}, Issuer: "wxlogin-test",
-			AdminTokens: map[string]string{"ops": opsToken}},
-		OIDC:   app.OIDCConfig{Issuer: e.srv.URL, Insecure: true, Clients: oidcClients(), Store: oidcStore},
-		Issuer: "wxlogin-test", Now: e.clock.Now, Logger: logger,
-	})
-	if err != nil {
-		t.Fatal(err)
+	for _, st := range stores {
+		cacheSize := 0
+		if len(stores) > 1 {
+			cacheSize = -1 // several instances without Redis invalidations cache nothing
+		}
+		a, err := app.New(ctx, app.Config{
+			Auth: auth.Config{Store: st, Sealer: ring, Signup: true, CacheSize: cacheSize,
+				Argon2: auth.Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1}},
+			HTTP: wxhttp.Config{IntrospectionClients: map[string]string{clientID: clientSec}, Issuer: "wxlogin-test",
+				AdminTokens: map[string]string{"ops": opsToken}},
+			OIDC:   app.OIDCConfig{Issuer: e.srv.URL, Insecure: true, Clients: oidcClients()},
+			Issuer: "wxlogin-test", Now: e.clock.Now, Logger: logger,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.app == nil {
+			e.app = a
+		}
+		handlers = append(handlers, a.Handler)
 	}
-	e.app, h = a, a.Handler
+	a := e.app
+	var err error
 	e.client = &http.Client{Transport: contractTransport{t}}
 	e.ctx = gooidc.ClientContext(ctx, e.client)
 	e.ctx = context.WithValue(e.ctx, oauth2.HTTPClient, e.client)
