@@ -41,6 +41,12 @@ func TestOIDCRefusals(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a door that is not configured is not found", func(t *testing.T) {
+		resp, body := e.get(e.browser(), "/oidc/door/official_account/start?id=oar_x")
+		if resp.StatusCode != http.StatusNotFound || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") || body == "" {
+			t.Fatalf("unconfigured door: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	})
 	t.Run("a public client must send PKCE", func(t *testing.T) {
 		resp, _ := e.get(e.browser(), dev.AuthCodeURL("s"))
 		loc, _ := url.Parse(resp.Header.Get("Location"))

@@ -59,6 +59,8 @@ func addRoutes(mux *http.ServeMux, s *server) {
 	mux.Handle("POST /oidc/login", s.limitLogin(s.handleOIDC()))
 	mux.Handle("POST /oidc/consent", s.handleOIDC())
 	mux.Handle("GET /oidc/logged_out", s.handleOIDC())
+	mux.Handle("GET /oidc/door/{door}/{step}", s.limitLogin(s.handleOIDC()))
+	mux.Handle("POST /oidc/door/{door}/{step}", s.limitLogin(s.handleOIDC()))
 
 	// Admin console (see admin_console.go and package console).
 	mux.Handle("GET /admin/", s.handleConsole()) // the page; any other path under /admin/ is not_found
