@@ -30,6 +30,10 @@ type OIDCConfig struct {
 	AuthRequestTTL, CodeTTL, IDTokenTTL time.Duration
 }
 
+// grantTTL is how long a session's OIDC grant is kept: a backstop only, since a grant is deleted
+// with its session (ON DELETE CASCADE), and a session that keeps being refreshed lives on.
+const grantTTL = 10 * 365 * 24 * time.Hour
+
 // newOIDC returns the provider of cfg.OIDC over the wired store, issuer and service, or nil when
 // no client is configured. Errors: a bad client or issuer (oidc.ParseClients, oidc.New).
 func newOIDC(cfg Config, store wxlogin.Store, issuer *token.Issuer, svc *auth.Service) (*oidc.Provider, *oidc.StaticClients, error) {
@@ -45,16 +49,12 @@ func newOIDC(cfg Config, store wxlogin.Store, issuer *token.Issuer, svc *auth.Se
 	if st == nil {
 		st = oidc.NewStore(store)
 	}
-	sessionTTL := cfg.Auth.SessionTTL
-	if sessionTTL <= 0 {
-		sessionTTL = 30 * 24 * time.Hour
-	}
 	p, err := oidc.New(oidc.Options{
 		Issuer: oc.Issuer, Insecure: oc.Insecure, Clients: clients, Store: st,
 		Sessions: svc.OIDC(), Users: store, Passwords: svc.Accounts, Doors: oc.Doors,
 		Tokens: issuer, Keys: store, Sealer: cfg.Auth.Sealer,
 		AuthRequestTTL: oc.AuthRequestTTL, CodeTTL: oc.CodeTTL, IDTokenTTL: oc.IDTokenTTL,
-		GrantTTL: 3 * sessionTTL, Now: cfg.Now, Logger: cfg.Logger,
+		GrantTTL: grantTTL, Now: cfg.Now, Logger: cfg.Logger,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("oidc: %w", err)
