@@ -19,3 +19,26 @@ func (k AppKind) Valid() bool {
 	}
 	return false
 }
+
+// AppKind returns the app's kind: Kind, or KindMiniProgram when it is unset.
+func (a App) AppKind() AppKind {
+	if a.Kind == "" {
+		return KindMiniProgram
+	}
+	return a.Kind
+}
+
+// WebOAuth reports whether apps of kind k log in with WeChat's web OAuth (/sns/oauth2/access_token):
+// official accounts, websites and mobile apps.
+func (k AppKind) WebOAuth() bool {
+	return k == KindOfficialAccount || k == KindWebsite || k == KindMobileApp
+}
+
+// AppKind returns the kind of the identity's app: Kind, or KindMiniProgram when it is unset (the
+// identities of before app kinds).
+func (i Identity) AppKind() AppKind {
+	if i.Kind == "" {
+		return KindMiniProgram
+	}
+	return i.Kind
+}

@@ -26,6 +26,9 @@ const (
 	EINTERNAL         = "internal"             // 500
 	EMETHODNOTALLOWED = "method_not_allowed"   // 405
 	EOVERLOADED       = "overloaded"           // 503 + Retry-After: too many requests in flight
+	ETOOLARGE         = "payload_too_large"    // 413: the body is over the configured limit
+	ENOACCOUNT        = "no_account"           // 403: sign-up is closed and the WeChat user has no account (with a link_token)
+	ESNAPSHOTUSER     = "snapshot_user"        // 403: a WeChat snapshot-page visitor (virtual openid)
 )
 
 // ErrorCodes returns every error code above, in their order. It is what the http package's
@@ -35,6 +38,9 @@ func ErrorCodes() []string {
 	return []string{
 		EINVALID, EINVALIDCODE, EUSERBLOCKED, EUNAUTHORIZED, ECREDENTIALS, EFORBIDDEN, ENOTFOUND, ECONFLICT,
 		ESESSIONKEYSTALE, ERATELIMITED, EUPSTREAMUNAVAIL, EUPSTREAM, EINTERNAL, EMETHODNOTALLOWED, EOVERLOADED,
+		ETOOLARGE,
+		ENOACCOUNT,
+		ESNAPSHOTUSER,
 	}
 }
 

@@ -11,6 +11,7 @@ type App struct {
 	ID       string
 	Secret   Secret
 	Platform string
+	Kind     AppKind // "" is a mini program (KindMiniProgram)
 }
 
 // User is a person. A user may have WeChat identities (one per app), a business account
@@ -46,7 +47,8 @@ type Identity struct {
 	OpenID              string
 	UnionID             string
 	UserID              string
-	SessionKey          []byte // sealed
+	Kind                AppKind // its app's kind when it was created ("": a mini program)
+	SessionKey          []byte  // sealed
 	SessionKeyUpdatedAt time.Time
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
@@ -91,6 +93,37 @@ type SigningKey struct {
 	Public    []byte // PKIX DER
 	CreatedAt time.Time
 	RetiredAt time.Time // zero while it may sign
+}
+
+// LinkToken is the single-use token of a login refused by the existing_only sign-up policy: it
+// holds the WeChat identity that logged in, to be bound to an existing account by a later password
+// or phone login. Stored only by the hash of the token; SessionKey is sealed like an Identity's.
+type LinkToken struct {
+	Hash       string
+	AppID      string
+	OpenID     string
+	UnionID    string
+	SessionKey []byte // sealed; nil when the door gave none
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+}
+
+// Avatar is a user's picture as wxlogin serves it: cleaned and re-encoded (auth), named by the hex
+// SHA-256 of Data with its extension (".png" or ".jpg"), so one ID always means the same bytes.
+type Avatar struct {
+	ID          string
+	ContentType string // image/png or image/jpeg
+	Data        []byte
+	CreatedAt   time.Time
+}
+
+// AvatarStore keeps avatars: every Store is one (its PutAvatar/Avatar), and so is a directory
+// (package avatardir).
+type AvatarStore interface {
+	// PutAvatar stores a; storing an ID again is not an error (the bytes are the same).
+	PutAvatar(ctx context.Context, a *Avatar) error
+	// Avatar returns the avatar id, or ENOTFOUND.
+	Avatar(ctx context.Context, id string) (*Avatar, error)
 }
 
 // AuditEvent records who did what to whom, when, from where.
@@ -200,6 +233,17 @@ type Tx interface {
 	Users(ctx context.Context, f UserFilter) ([]*User, error)
 	// PruneAuditEvents deletes the audit events whose Time is before before and returns how many.
 	PruneAuditEvents(ctx context.Context, before time.Time) (int64, error)
+	// CreateLinkToken stores t (ECONFLICT when its hash exists) and deletes the link tokens that
+	// expired before t.CreatedAt.
+	CreateLinkToken(ctx context.Context, t *LinkToken) error
+	// LinkToken returns the link token with hash, expired or not, or ENOTFOUND.
+	LinkToken(ctx context.Context, hash string) (*LinkToken, error)
+	// DeleteLinkToken deletes the link token with hash, or returns ENOTFOUND.
+	DeleteLinkToken(ctx context.Context, hash string) error
+	// PutAvatar stores a; an ID already stored is left as is (the same bytes), not an error.
+	PutAvatar(ctx context.Context, a *Avatar) error
+	// Avatar returns the avatar id, or ENOTFOUND.
+	Avatar(ctx context.Context, id string) (*Avatar, error)
 	// PruneSessions deletes the dead sessions — revoked before before, or expired before before —
 	// with their refresh tokens, and returns how many sessions. With before not after now, no active
 	// session is touched.
@@ -224,4 +268,24 @@ type Tx interface {
 	OIDCGrant(ctx context.Context, sessionID string) (*OIDCGrant, error)
 	// DeleteOIDCGrantsBefore deletes the grants that expired before before and returns how many.
 	DeleteOIDCGrantsBefore(ctx context.Context, before time.Time) (int64, error)
+	// LoginCounts returns the logins (audit events login.success) at or after since (zero: all)
+	// counted by (bucket, method, app), ordered by Start, Method, AppID. Buckets are bucket long
+	// and aligned on the Unix epoch, so a day is a UTC day. Audit events, not sessions, because
+	// they outlive the users deleted or merged away and the sessions pruned. EINVALID unless
+	// bucket is a positive whole number of seconds.
+	LoginCounts(ctx context.Context, since time.Time, bucket time.Duration) ([]LoginCount, error)
+	// NewUserCounts returns the users created at or after since (zero: all), by CreatedAt, counted
+	// by bucket as LoginCounts buckets them; only buckets holding a user come back, oldest first.
+	// Users deleted or merged away are not counted. EINVALID as LoginCounts.
+	NewUserCounts(ctx context.Context, since time.Time, bucket time.Duration) ([]TimeCount, error)
+	// ActiveSessionCount returns how many sessions are active at now: not revoked, expiring after now.
+	ActiveSessionCount(ctx context.Context, now time.Time) (int64, error)
+	// CreateWebTicket stores t (webticket.go); ECONFLICT when its hash is taken, EINVALID without
+	// a hash or purpose.
+	CreateWebTicket(ctx context.Context, t *WebTicket) error
+	// TakeWebTicket deletes and returns the ticket of (purpose, hash) unless it expired at now:
+	// each ticket is taken once. ENOTFOUND when none, or when it expired (and is then deleted too).
+	TakeWebTicket(ctx context.Context, purpose, hash string, now time.Time) (*WebTicket, error)
+	// PruneWebTickets deletes the tickets that expired before before and returns how many.
+	PruneWebTickets(ctx context.Context, before time.Time) (int64, error)
 }

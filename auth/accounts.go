@@ -27,6 +27,9 @@ func UsernameKey(username string) string { return strings.ToLower(username) }
 
 // normalizeUsername returns the lowercase username, or EINVALID when it breaks the rules.
 func normalizeUsername(u string) (string, error) {
+	if !wxlogin.ValidUsername(u) { // before case mapping: "\u212aevin" must not become "kevin"
+		return "", wxlogin.Errorf(wxlogin.EINVALID, "username may hold only a-z, 0-9, '_', '.', '-', and must start with a letter or digit")
+	}
 	u = UsernameKey(u)
 	if len(u) < minUsername || len(u) > maxUsername {
 		return "", wxlogin.Errorf(wxlogin.EINVALID, "username must be %d to %d characters", minUsername, maxUsername)
@@ -240,6 +243,19 @@ func (ac *Accounts) SignUp(ctx context.Context, username, password string, meta 
 // LoginPassword logs a business account in. Errors: ECREDENTIALS, ERATELIMITED, EFORBIDDEN
 // (disabled user), EINVALID (unknown appid).
 func (ac *Accounts) LoginPassword(ctx context.Context, appid, username, password string, meta Meta) (*Login, error) {
+	return ac.loginPassword(ctx, appid, username, password, "", meta)
+}
+
+// loginPassword logs a business account in and, with linkToken, binds the WeChat identity of that
+// link token to it (LinkPassword).
+func (ac *Accounts) loginPassword(ctx context.Context, appid, username, password, linkToken string, meta Meta) (*Login, error) {
+	if linkToken != "" {
+		lt, err := ac.peekLink(ctx, linkToken, appid)
+		if err != nil {
+			return nil, err
+		}
+		appid = lt.AppID // the session is the mini program's
+	}
 	if appid != "" {
 		if _, err := ac.app(appid); err != nil {
 			return nil, err
@@ -258,6 +274,16 @@ func (ac *Accounts) LoginPassword(ctx context.Context, appid, username, password
 		}
 		if user.Disabled {
 			return disabledLogin(user, "password", o)
+		}
+		if linkToken != "" {
+			lt, err := ac.takeLink(ctx, tx, linkToken, appid)
+			if err != nil {
+				return err
+			}
+			o.door = "password"
+			if err := ac.bindLinked(ctx, tx, lt, user.ID, o); err != nil {
+				return err
+			}
 		}
 		if login, err = ac.startSession(ctx, tx, user, "password", o); err != nil {
 			return err

@@ -33,6 +33,8 @@ type origin struct {
 	sessionID  string
 	newSession bool
 	meta       Meta
+	door       string    // the login door, for the sign-up rules ("" : none named)
+	admission  admission // what the door may create (signup.go); zero: open, no risk check
 }
 
 // loginOrigin returns the origin of a login at appid ("" for none), with its session id chosen.

@@ -76,6 +76,18 @@ type Config struct {
 	CloudRun bool
 	// PhoneLogin enables LoginPhone (a phone code logs in the user owning that verified phone).
 	PhoneLogin bool
+	// SignupPolicy says which doors of which apps may create users (default: open everywhere).
+	SignupPolicy SignupRules
+	// PhoneSignup lets LoginPhone create a user for an unknown verified phone (phone-first sign-up).
+	PhoneSignup bool
+	// SignupRiskMax, when set (0-4), refuses sign-ups WeChat's getuserriskrank ranks above it.
+	SignupRiskMax *int
+	// Avatars keeps uploaded avatars (default: Store); AvatarMaxBytes caps an upload (default
+	// DefaultAvatarMaxBytes).
+	Avatars        wxlogin.AvatarStore
+	AvatarMaxBytes int64
+	// Web configures the browser redirect flow of official accounts and websites (webflow.go).
+	Web WebConfig
 	// Argon2 sets the cost of new password hashes (default DefaultArgon2).
 	Argon2 Argon2Params
 	// Lockout limits password guessing (default DefaultLockout).
@@ -115,6 +127,7 @@ type core struct {
 	sessionTTL time.Duration
 	now        func() time.Time
 	log        *slog.Logger
+	signup     signupRules // who may sign up (signup.go)
 }
 
 // SessionKeeper keeps sessions and their tokens.
@@ -130,10 +143,15 @@ type Doors struct {
 	codes      wxlogin.CodeCache
 	cloudRun   bool
 	phoneLogin bool
+	web        WebConfig
 }
 
 // Identities are a user's profile, WeChat identities and phone.
-type Identities struct{ *core }
+type Identities struct {
+	*core
+	avatars   wxlogin.AvatarStore // where avatars are kept (avatar.go)
+	avatarMax int64
+}
 
 // Accounts are business accounts: sign-up, password checks and lock-out.
 type Accounts struct {
@@ -150,6 +168,7 @@ type Accounts struct {
 type Administration struct {
 	*core
 	sessions *SessionKeeper
+	accounts *Accounts // hashes the passwords of the accounts operators create
 }
 
 // New returns a Service; it fails when a required dependency is missing or an app is duplicated.
@@ -172,6 +191,10 @@ func New(cfg Config) (*Service, error) {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	c.store = newCachedStore(cfg.Store, cfg.CacheSize, cfg.Invalidations, c.now, c.log)
+	var err error
+	if c.signup, err = newSignupRules(cfg); err != nil {
+		return nil, err
+	}
 	if c.sessionTTL <= 0 {
 		c.sessionTTL = 30 * 24 * time.Hour
 	}
@@ -195,6 +218,7 @@ func New(cfg Config) (*Service, error) {
 	acc.dummyHash = hashPassword("wxlogin-dummy-password", acc.argon)
 	acc.hashLimit = make(chan struct{}, 2*runtime.GOMAXPROCS(0))
 	doors := &Doors{core: c, accounts: acc, codes: cfg.Codes, cloudRun: cfg.CloudRun, phoneLogin: cfg.PhoneLogin}
+	doors.web = cfg.Web.withDefaults()
 	if doors.codes == nil {
 		w := cfg.CodeWindow
 		if w <= 0 {
@@ -203,8 +227,8 @@ func New(cfg Config) (*Service, error) {
 		doors.codes = NewMemoryCodeCache(w, c.now)
 	}
 	sessions := &SessionKeeper{core: c}
-	return &Service{SessionKeeper: sessions, Doors: doors, Identities: &Identities{core: c}, Accounts: acc,
-		Administration: &Administration{core: c, sessions: sessions}, core: c}, nil
+	return &Service{SessionKeeper: sessions, Doors: doors, Identities: newIdentities(c, cfg), Accounts: acc,
+		Administration: &Administration{core: c, sessions: sessions, accounts: acc}, core: c}, nil
 }
 
 // Run follows the other instances' cache invalidations until ctx ends (it returns at once on one

@@ -81,6 +81,8 @@ var txReads = map[string]bool{
 	"Session": true, "SessionsByUser": true, "RefreshToken": true,
 	"SigningKeys": true, "AuditEvents": true,
 	"OIDCAuthRequest": true, "OIDCAuthRequestByCode": true, "OIDCGrant": true,
+	"LinkToken": true, "Avatar": true,
+	"LoginCounts": true, "NewUserCounts": true, "ActiveSessionCount": true,
 }
 
 // txWrite is one write of wxlogin.Tx and the cached state it makes stale.
@@ -178,6 +180,32 @@ var txWrites = map[string]txWrite{
 		_, err := tx.DeleteOIDCGrantsBefore(ctx, f.now)
 		return err
 	}, why: "grants are never cached"},
+	"CreateLinkToken": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
+		return tx.CreateLinkToken(ctx, &wxlogin.LinkToken{Hash: "l1", AppID: "wxa", OpenID: "o9", CreatedAt: f.now, ExpiresAt: f.now.Add(time.Minute)})
+	}, why: "link tokens are never cached"},
+	"DeleteLinkToken": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
+		if err := tx.CreateLinkToken(ctx, &wxlogin.LinkToken{Hash: "l2", AppID: "wxa", OpenID: "o9", CreatedAt: f.now, ExpiresAt: f.now.Add(time.Minute)}); err != nil {
+			return err
+		}
+		return tx.DeleteLinkToken(ctx, "l2")
+	}, why: "link tokens are never cached"},
+	"PutAvatar": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
+		return tx.PutAvatar(ctx, &wxlogin.Avatar{ID: "a.png", ContentType: "image/png", Data: []byte("x"), CreatedAt: f.now})
+	}, why: "avatars are never cached (the user's avatar_url changes through UpdateUser)"},
+	"CreateWebTicket": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
+		return tx.CreateWebTicket(ctx, &wxlogin.WebTicket{Hash: "h", Purpose: "p", CreatedAt: f.now, ExpiresAt: f.now.Add(time.Minute)})
+	}, why: "web tickets are never cached"},
+	"TakeWebTicket": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
+		_, err := tx.TakeWebTicket(ctx, "p", "h", f.now)
+		if wxlogin.ErrorCode(err) == wxlogin.ENOTFOUND {
+			return nil
+		}
+		return err
+	}, why: "web tickets are never cached"},
+	"PruneWebTickets": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
+		_, err := tx.PruneWebTickets(ctx, f.now)
+		return err
+	}, why: "web tickets are never cached"},
 }
 
 // Every write method of wxlogin.Tx, found by reflection, invalidates the cached state it touches,

@@ -37,6 +37,10 @@ func (d *Doors) LoginCloud(ctx context.Context, appid, openid, unionid string, m
 	}
 	var login *Login
 	o := loginOrigin(app.App.ID, meta)
+	o.door = DoorCloudRun
+	if o.admission, err = d.admit(ctx, app, DoorCloudRun, openid, unionid, false, meta); err != nil {
+		return nil, err
+	}
 	err = d.update(ctx, func(tx wxlogin.Tx) error {
 		res, err := d.upsertIdentity(ctx, tx, app.App, openid, unionid, nil, nil, o)
 		if err != nil {

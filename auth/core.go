@@ -95,12 +95,12 @@ func (c *core) upsertIdentity(ctx context.Context, tx wxlogin.Tx, app wxlogin.Ap
 	}
 	if user == nil {
 		user = &wxlogin.User{ID: wxlogin.NewID("usr"), UnionID: unionid, CreatedAt: now, UpdatedAt: now}
-		if err := tx.CreateUser(ctx, user); err != nil {
+		if err := c.createUser(ctx, tx, user, &linkMaterial{appID: app.ID, openID: openid, unionID: unionid, sessionKey: sessionKey}, o); err != nil {
 			return nil, err
 		}
 		created = true
 	}
-	id = &wxlogin.Identity{AppID: app.ID, OpenID: openid, UnionID: unionid, UserID: user.ID,
+	id = &wxlogin.Identity{AppID: app.ID, OpenID: openid, UnionID: unionid, UserID: user.ID, Kind: app.Kind,
 		SessionKey: sessionKey, SessionKeyUpdatedAt: now, CreatedAt: now, UpdatedAt: now}
 	if err := tx.CreateIdentity(ctx, id); err != nil {
 		return nil, err
@@ -190,6 +190,9 @@ func (c *core) update(ctx context.Context, fn func(tx wxlogin.Tx) error) error {
 			if f.event != nil {
 				c.audit(ctx, f.event)
 			}
+			if f.link != nil {
+				return c.storeLink(ctx, f)
+			}
 			return err
 		}
 		if wxlogin.ErrorCode(err) != wxlogin.ECONFLICT {
@@ -205,6 +208,9 @@ func (c *core) update(ctx context.Context, fn func(tx wxlogin.Tx) error) error {
 type final struct {
 	err   *wxlogin.Error
 	event *wxlogin.AuditEvent
+	// link, when set, is stored after the rollback and noAccount answered (signup.go).
+	link      *wxlogin.LinkToken
+	noAccount *NoAccountError
 }
 
 func (f *final) Error() string { return f.err.Error() }

@@ -20,6 +20,8 @@ import (
 type fakeWeChat struct {
 	appid    string
 	platform bool // bound to an open platform: sessions carry a unionid
+	kind     wxlogin.AppKind
+	oauth    oauthState // the web OAuth side (oauth_test.go)
 
 	mu    sync.Mutex
 	codes map[string]string // code → user
@@ -110,7 +112,7 @@ func newRuleEnv(t *testing.T, apps ...*fakeWeChat) *ruleEnv {
 	var clients []AppClient
 	for _, a := range apps {
 		e.apps[a.appid] = a
-		clients = append(clients, AppClient{App: wxlogin.App{ID: a.appid}, WeChat: a})
+		clients = append(clients, AppClient{App: wxlogin.App{ID: a.appid, Kind: a.kind}, WeChat: a})
 	}
 	e.svc, err = New(Config{Store: st, Tokens: issuer, Sealer: ring, Apps: clients, Signup: true, Now: e.clock,
 		Lockout: LockoutPolicy{MaxFailures: 3, LockFor: 10 * time.Minute, IPMaxFailures: 1000, IPWindow: time.Minute},

@@ -2,9 +2,7 @@ package auth
 
 import (
 	"context"
-	"net/url"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/wxlogin/wxlogin"
@@ -131,22 +129,20 @@ func validNickname(n string) error {
 	if !utf8.ValidString(n) || utf8.RuneCountInString(n) > 64 {
 		return wxlogin.Errorf(wxlogin.EINVALID, "nickname must be at most 64 characters")
 	}
-	for _, r := range n {
-		if unicode.IsControl(r) {
-			return wxlogin.Errorf(wxlogin.EINVALID, "nickname must not contain control characters")
-		}
+	if !wxlogin.ValidDisplayText(n) {
+		return wxlogin.Errorf(wxlogin.EINVALID, "nickname must not contain control or format characters (bidi overrides, zero-width characters)")
 	}
 	return nil
 }
 
-// validAvatarURL returns EINVALID unless u is "" or an http(s) URL of at most 1024 bytes.
+// validAvatarURL returns EINVALID unless u is "" or an https URL of at most 1024 bytes that
+// wxlogin.ValidURL accepts (no quotes, spaces, control or format characters).
 func validAvatarURL(u string) error {
 	if u == "" {
 		return nil
 	}
-	parsed, err := url.Parse(u)
-	if err != nil || len(u) > 1024 || (parsed.Scheme != "https" && parsed.Scheme != "http") || parsed.Host == "" {
-		return wxlogin.Errorf(wxlogin.EINVALID, "avatar_url must be an http(s) URL of at most 1024 bytes")
+	if len(u) > 1024 || !wxlogin.ValidURL(u) {
+		return wxlogin.Errorf(wxlogin.EINVALID, "avatar_url must be an https URL of at most 1024 bytes, without quotes, spaces, control or format characters")
 	}
 	return nil
 }

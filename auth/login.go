@@ -103,6 +103,12 @@ func (d *Doors) LoginWeChat(ctx context.Context, in WeChatLogin, meta Meta) (*Lo
 
 	var login *Login
 	o := loginOrigin(app.App.ID, meta)
+	o.door = DoorWeChat
+	if prior == nil && bindTo == nil {
+		if o.admission, err = d.admit(ctx, app, DoorWeChat, openid, unionid, false, meta); err != nil {
+			return nil, err
+		}
+	}
 	err = d.update(ctx, func(tx wxlogin.Tx) error {
 		login = nil
 		var res *upsertResult

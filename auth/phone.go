@@ -93,49 +93,10 @@ func (i *Identities) SetPhone(ctx context.Context, p *Principal, in PhoneInput, 
 	return i.Me(ctx, p)
 }
 
-// LoginPhone logs in the user who verified the phone number behind a getPhoneNumber code. It is
-// off unless configured. Errors: EFORBIDDEN (off, or disabled user), EINVALID, EINVALIDCODE,
-// ECREDENTIALS (no user verified that number), EUPSTREAMUNAVAIL.
+// LoginPhone logs in the user who verified the phone number behind a getPhoneNumber code: the
+// phone door without a WeChat identity (see LoginPhoneWith). It is off unless configured.
+// Errors: EFORBIDDEN (off, or disabled user), EINVALID, EINVALIDCODE, ECREDENTIALS (no user
+// verified that number and phone sign-up is off), EUPSTREAMUNAVAIL.
 func (d *Doors) LoginPhone(ctx context.Context, appid, code string, meta Meta) (*Login, error) {
-	if !d.phoneLogin {
-		return nil, wxlogin.Errorf(wxlogin.EFORBIDDEN, "phone login is not enabled on this server")
-	}
-	app, err := d.app(appid)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkCode(code); err != nil {
-		return nil, err
-	}
-	info, err := app.WeChat.GetPhoneNumber(ctx, code, "")
-	if err != nil {
-		return nil, wechatError(callPhoneLogin, err)
-	}
-	if info.Watermark.AppID != "" && info.Watermark.AppID != app.App.ID {
-		return nil, wxlogin.Errorf(wxlogin.EUPSTREAM, "WeChat answered a phone number of another app")
-	}
-	var login *Login
-	o := loginOrigin(app.App.ID, meta)
-	err = d.update(ctx, func(tx wxlogin.Tx) error {
-		user, err := tx.UserByPhone(ctx, info.CountryCode, info.PurePhoneNumber)
-		if wxlogin.ErrorCode(err) == wxlogin.ENOTFOUND {
-			return &final{err: wxlogin.Errorf(wxlogin.ECREDENTIALS, "no user has verified this phone number"),
-				event: &wxlogin.AuditEvent{Type: "login.failure", AppID: app.App.ID, IP: meta.IP, UserAgent: meta.UserAgent,
-					Detail: detail("method", "phone", "reason", "unknown_phone")}}
-		} else if err != nil {
-			return err
-		}
-		if user.Disabled {
-			return disabledLogin(user, "phone", o)
-		}
-		if login, err = d.startSession(ctx, tx, user, "phone", o); err != nil {
-			return err
-		}
-		return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: d.now(), Type: "login.success", ActorID: user.ID, UserID: user.ID,
-			AppID: app.App.ID, SessionID: login.Session.ID, IP: meta.IP, UserAgent: meta.UserAgent, Detail: detail("method", "phone")})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return d.signAccess(login)
+	return d.LoginPhoneWith(ctx, PhoneLogin{AppID: appid, Code: code}, meta)
 }

@@ -19,6 +19,8 @@ const (
 	callPhoneOfUser             // getuserphonenumber for a logged-in user's identity
 	callPhoneLogin              // getuserphonenumber to log in by phone
 	callPaidUnionID             // getpaidunionid
+	callRiskRank                // getuserriskrank before a sign-up
+	callOAuth                   // the web OAuth exchange and userinfo (oauth.go)
 )
 
 // wechatError maps an error of the WeChat client to a wxlogin error: the one place that maps
@@ -38,6 +40,8 @@ func wechatError(call wechatCall, err error) error {
 		return wxlogin.Errorf(wxlogin.EINVALID, "WeChat knows no recent payment of this user with that transaction_id")
 	case call == callPaidUnionID && code == 89002:
 		return wxlogin.Errorf(wxlogin.EINVALID, "this app is not bound to a WeChat Open Platform account: no unionid exists")
+	case call == callOAuth && (wechat.IsInvalidCode(err) || wechat.IsCodeUsed(err) || wechat.IsMissingCode(err)):
+		return wxlogin.Errorf(wxlogin.EINVALIDCODE, "the code is invalid, expired or already used: sign in with WeChat again")
 	case wechat.IsInvalidCode(err), wechat.IsCodeUsed(err):
 		return wxlogin.Errorf(wxlogin.EINVALIDCODE, "the code is invalid, expired or already used: call wx.login again")
 	case wechat.IsUserBlocked(err):

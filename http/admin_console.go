@@ -36,6 +36,7 @@ func (s *server) handleConsole() http.Handler {
 type adminAppJSON struct {
 	AppID    string `json:"appid"`
 	Platform string `json:"platform,omitempty"`
+	Kind     string `json:"kind"` // miniprogram, official_account, website or mobile_app
 }
 
 type adminAppsResponse struct {
@@ -47,7 +48,7 @@ func (s *server) handleAdminApps() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		out := adminAppsResponse{Apps: []adminAppJSON{}}
 		for _, a := range s.svc.Apps() {
-			out.Apps = append(out.Apps, adminAppJSON{AppID: a.ID, Platform: a.Platform})
+			out.Apps = append(out.Apps, adminAppJSON{AppID: a.ID, Platform: a.Platform, Kind: string(a.AppKind())})
 		}
 		encode(w, http.StatusOK, out)
 	})
@@ -147,7 +148,10 @@ func (s *server) handleAdminStats() http.Handler {
 		}
 		out := adminStatsResponse{GeneratedAt: st.Now.UTC(), LoginsHourly: newLoginBucketsJSON(st.Hourly),
 			LoginsDaily: newLoginBucketsJSON(st.Daily), NewUsersDaily: make([]countBucketJSON, 0, len(st.NewUsersDaily)),
-			ActiveSessions: st.ActiveSessions, AuditEventsScanned: st.Scanned, Truncated: st.Truncated}
+			ActiveSessions: st.ActiveSessions}
+		for _, b := range st.Daily {
+			out.AuditEventsScanned += b.Total // the store counts them all: never truncated
+		}
 		for i, n := range st.NewUsersDaily {
 			out.NewUsersDaily = append(out.NewUsersDaily, countBucketJSON{Start: st.Daily[i].Start.UTC(), Count: n})
 		}

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/keyring"
 	"github.com/wxlogin/wxlogin/sqlite"
 	"github.com/wxlogin/wxlogin/token"
@@ -409,5 +410,94 @@ func TestTokenResponsesNotCacheable(t *testing.T) {
 	r := e.do("POST", "/v1/login/wechat", "", map[string]string{"appid": appA, "code": e.code(appA, "olive")})
 	if r.Header.Get("Cache-Control") != "no-store" || r.Header.Get("Pragma") != "no-cache" {
 		t.Errorf("login: Cache-Control %q, Pragma %q", r.Header.Get("Cache-Control"), r.Header.Get("Pragma"))
+	}
+}
+
+// TestAmbiguousJSON: a body whose meaning depends on which duplicate wins, or on keys matching a
+// field only by case (encoding/json matches case-insensitively, with Unicode folding), is refused
+// with invalid_request even when every value in it is valid. Issue 14, item 4.
+func TestAmbiguousJSON(t *testing.T) {
+	e := newEnv(t)
+	if r := e.do("POST", "/v1/accounts", "", map[string]string{"username": "amber", "password": "correct horse battery"}); r.Status != 201 {
+		t.Fatalf("sign-up: %d %s", r.Status, r.Body)
+	}
+	for _, tc := range []struct {
+		name, path string
+		body       func() string
+	}{
+		{"duplicate code", "/v1/login/wechat", func() string {
+			return `{"appid":"` + appA + `","code":"x","code":"` + e.code(appA, "dup1") + `"}`
+		}},
+		{"duplicate appid", "/v1/login/wechat", func() string {
+			return `{"appid":"wx0","appid":"` + appA + `","code":"` + e.code(appA, "dup2") + `"}`
+		}},
+		{"keys in other case", "/v1/login/wechat", func() string {
+			return `{"APPID":"` + appA + `","Code":"` + e.code(appA, "dup3") + `"}`
+		}},
+		{"same key twice, same value", "/v1/login/wechat", func() string {
+			c := e.code(appA, "dup4")
+			return `{"appid":"` + appA + `","code":"` + c + `","code":"` + c + `"}`
+		}},
+		{"key with the Kelvin sign", "/v1/login/password", func() string {
+			return `{"username":"amber","password":"correct horse battery","\u212aey":1}`
+		}},
+		{"escaped key in other case", "/v1/login/password", func() string {
+			return `{"username":"amber","\u0050assword":"correct horse battery"}`
+		}},
+		{"duplicate username", "/v1/login/password", func() string {
+			return `{"username":"nobody","username":"amber","password":"correct horse battery"}`
+		}},
+		{"duplicate refresh_token", "/v1/token/refresh", func() string {
+			return `{"refresh_token":"x","refresh_token":"y"}`
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do("POST", tc.path, "", tc.body())
+			if r.Status != 400 || r.ErrorCode(t) != wxlogin.EINVALID {
+				t.Fatalf("status %d, body %s; want 400 invalid_request", r.Status, r.Body)
+			}
+		})
+	}
+	// The same requests, unambiguous, succeed.
+	e.mustTokens(e.do("POST", "/v1/login/wechat", "", `{"appid":"`+appA+`","code":"`+e.code(appA, "dup5")+`"}`))
+	e.mustTokens(e.do("POST", "/v1/login/password", "", `{"username":"amber","password":"correct horse battery"}`))
+}
+
+// TestUnicodeConfusion: a username outside the ASCII alphabet is refused before any case mapping
+// (the Kelvin sign must not become "kevin"), and display text and avatar URLs that could mislead
+// or break out of HTML are refused. Issue 14, item 5.
+func TestUnicodeConfusion(t *testing.T) {
+	e := newEnv(t)
+	if r := e.do("POST", "/v1/accounts", "", map[string]string{"username": "kevin", "password": "correct horse battery"}); r.Status != 201 {
+		t.Fatalf("sign-up: %d %s", r.Status, r.Body)
+	}
+	for _, name := range []string{"\u212aevin", "\u212aevin2", "ſam", "ｋevin"} {
+		if r := e.do("POST", "/v1/accounts", "", map[string]string{"username": name, "password": "correct horse battery"}); r.Status != 400 || r.ErrorCode(t) != wxlogin.EINVALID {
+			t.Errorf("sign-up as %q: %d %s, want 400 invalid_request", name, r.Status, r.Body)
+		}
+	}
+	if r := e.do("POST", "/v1/login/password", "", map[string]string{"username": "\u212aevin", "password": "correct horse battery"}); r.Status == 200 {
+		t.Errorf("log-in as \\u212aevin logged in as kevin: %s", r.Body)
+	}
+	e.mustTokens(e.do("POST", "/v1/login/password", "", map[string]string{"username": "KEVIN", "password": "correct horse battery"}))
+
+	tk := e.login(appA, "uni")
+	for _, body := range []map[string]string{
+		{"nickname": "admin\u202egnp.exe"},
+		{"nickname": "ad\u200bmin"},
+		{"nickname": "\ufeffadmin"},
+		{"avatar_url": `https://x.example/a.png" onerror="alert(1)`},
+		{"avatar_url": "https://ex\u202eample.com/"},
+		{"avatar_url": "http://x.example/a.png"},
+		{"avatar_url": "https://x.example/a b.png"},
+	} {
+		r := e.do("PATCH", "/v1/me", tk.AccessToken, body)
+		if r.Status != 400 || r.ErrorCode(t) != wxlogin.EINVALID {
+			t.Errorf("PATCH /v1/me %q: %d %s, want 400 invalid_request", body, r.Status, r.Body)
+		}
+	}
+	r := e.do("PATCH", "/v1/me", tk.AccessToken, map[string]string{"nickname": "小明 👨\u200d👩\u200d👧", "avatar_url": "https://thirdwx.qlogo.cn/mmopen/a/132"})
+	if r.Status != 200 {
+		t.Fatalf("a good profile: %d %s", r.Status, r.Body)
 	}
 }

@@ -27,7 +27,7 @@ func TestBadInput(t *testing.T) {
 	deep := strings.Repeat(`{"a":`, 5000) + "1" + strings.Repeat("}", 5000)
 	type tc = badInputCase
 	var cases []tc
-	for _, path := range []string{"/v1/login/wechat", "/v1/login/password", "/v1/accounts", "/v1/token/refresh", "/v1/login/phone"} {
+	for _, path := range []string{"/v1/login/wechat", "/v1/login/password", "/v1/accounts", "/v1/token/refresh", "/v1/login/phone", "/v1/login/wechat/oauth", "/v1/login/exchange"} {
 		cases = append(cases,
 			tc{"no content type", "POST", path, "", `{"code":"x"}`, false, 400, wxlogin.EINVALID},
 			tc{"text/plain", "POST", path, "text/plain", `{"code":"x"}`, false, 400, wxlogin.EINVALID},
@@ -41,7 +41,7 @@ func TestBadInput(t *testing.T) {
 			tc{"wrong type", "POST", path, "application/json", `{"code":5,"username":5,"refresh_token":5}`, false, 400, wxlogin.EINVALID},
 			tc{"trailing data", "POST", path, "application/json", `{} {}`, false, 400, wxlogin.EINVALID},
 			tc{"trailing garbage", "POST", path, "application/json", `{}x`, false, 400, wxlogin.EINVALID},
-			tc{"huge body", "POST", path, "application/json", big, false, 400, wxlogin.EINVALID},
+			tc{"huge body", "POST", path, "application/json", big, false, 413, wxlogin.ETOOLARGE},
 			tc{"deeply nested", "POST", path, "application/json", deep, false, 400, wxlogin.EINVALID},
 			tc{"missing fields", "POST", path, "application/json", `{}`, false, 400, wxlogin.EINVALID},
 			tc{"GET", "GET", path, "", ``, false, 405, wxlogin.EMETHODNOTALLOWED},
@@ -155,8 +155,8 @@ func moreBadInput(app string) []badInputCase {
 				badInputCase{"unknown field", method, path, "application/json", `{"appid":"` + app + `","is_admin":true}`, true, 400, wxlogin.EINVALID},
 				badInputCase{"wrong type", method, path, "application/json", `{"appid":["x"],"nickname":{}}`, true, 400, wxlogin.EINVALID},
 				badInputCase{"trailing data", method, path, "application/json", `{}[]`, true, 400, wxlogin.EINVALID},
-				badInputCase{"huge body", method, path, "application/json", `{"appid":"` + strings.Repeat("x", 80<<10) + `"}`, true, 400, wxlogin.EINVALID},
-				badInputCase{"100k nested arrays", method, path, "application/json", nested, true, 400, wxlogin.EINVALID},
+				badInputCase{"huge body", method, path, "application/json", `{"appid":"` + strings.Repeat("x", 80<<10) + `"}`, true, 413, wxlogin.ETOOLARGE},
+				badInputCase{"100k nested arrays", method, path, "application/json", nested, true, 413, wxlogin.ETOOLARGE},
 				badInputCase{"invalid UTF-8", method, path, "application/json", "{\"appid\":\"" + app + "\xc3\x28\"}", true, 400, wxlogin.EINVALID},
 				badInputCase{"raw NUL byte", method, path, "application/json", "{\"appid\":\"a\x00b\"}", true, 400, wxlogin.EINVALID},
 				badInputCase{"missing fields", method, path, "application/json", `{}`, true, 400, wxlogin.EINVALID},
@@ -204,6 +204,7 @@ func moreBadInput(app string) []badInputCase {
 		// Logins and accounts with malformed values.
 		badInputCase{"phone login code with NUL", "POST", "/v1/login/phone", "application/json", `{"appid":"` + app + `","code":"a\u0000b"}`, false, 400, wxlogin.EINVALID},
 		badInputCase{"phone login unknown appid", "POST", "/v1/login/phone", "application/json", `{"appid":"wxnope","code":"abc"}`, false, 400, wxlogin.EINVALID},
+		badInputCase{"oauth code with NUL", "POST", "/v1/login/wechat/oauth", "application/json", `{"appid":"` + appOA + `","code":"a\u0000b"}`, false, 400, wxlogin.EINVALID},
 		badInputCase{"username with NUL", "POST", "/v1/login/password", "application/json", `{"username":"ni\u0000na","password":"whatever-pass"}`, false, 401, wxlogin.ECREDENTIALS},
 		badInputCase{"password 100 KB", "POST", "/v1/login/password", "application/json", `{"username":"nina","password":"` + strings.Repeat("p", 50<<10) + `"}`, false, 401, wxlogin.ECREDENTIALS},
 		badInputCase{"sign-up bad username", "POST", "/v1/accounts", "application/json", `{"username":"-x y","password":"whatever-pass"}`, false, 400, wxlogin.EINVALID},
@@ -229,7 +230,7 @@ func moreBadInput(app string) []badInputCase {
 		badInputCase{"introspect form without token", "POST", "/v1/introspect", "application/x-www-form-urlencoded", `tok=x`, false, 400, wxlogin.EINVALID},
 		badInputCase{"introspect empty form", "POST", "/v1/introspect", "application/x-www-form-urlencoded", ``, false, 400, wxlogin.EINVALID},
 		badInputCase{"introspect bad percent-encoding", "POST", "/v1/introspect", "application/x-www-form-urlencoded", `token=%zz`, false, 400, wxlogin.EINVALID},
-		badInputCase{"introspect huge form", "POST", "/v1/introspect", "application/x-www-form-urlencoded", `token=` + strings.Repeat("a", 80<<10), false, 400, wxlogin.EINVALID},
+		badInputCase{"introspect huge form", "POST", "/v1/introspect", "application/x-www-form-urlencoded", `token=` + strings.Repeat("a", 80<<10), false, 413, wxlogin.ETOOLARGE},
 		badInputCase{"introspect malformed JSON", "POST", "/v1/introspect", "application/json", `{"token":`, false, 400, wxlogin.EINVALID},
 		badInputCase{"introspect JSON unknown field", "POST", "/v1/introspect", "application/json", `{"token":"x","scope":"all"}`, false, 400, wxlogin.EINVALID},
 		badInputCase{"introspect JSON token number", "POST", "/v1/introspect", "application/json", `{"token":1}`, false, 400, wxlogin.EINVALID},

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 
@@ -20,7 +21,8 @@ type validator interface {
 }
 
 // decode reads one JSON object of type T from r's body, capped at max bytes, rejecting unknown
-// fields, trailing data and other content types, then validates it when T is a validator.
+// fields, duplicate keys, keys that match a field only by case (strictKeys), trailing data and
+// other content types, then validates it when T is a validator.
 // Errors: EINVALID with a message that says what is wrong.
 func decode[T any](w http.ResponseWriter, r *http.Request, max int64) (T, error) {
 	var v T
@@ -35,6 +37,9 @@ func decode[T any](w http.ResponseWriter, r *http.Request, max int64) (T, error)
 	}
 	if !utf8.Valid(body) { // encoding/json would silently replace the bad bytes
 		return v, wxlogin.Errorf(wxlogin.EINVALID, "the body is not valid UTF-8")
+	}
+	if err := strictKeys(body, reflect.TypeFor[T]()); err != nil {
+		return v, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -69,7 +74,7 @@ func decodeError(err error, max int64) error {
 	)
 	switch {
 	case errors.As(err, &me):
-		return wxlogin.Errorf(wxlogin.EINVALID, "the body is larger than %d bytes", max)
+		return wxlogin.Errorf(wxlogin.ETOOLARGE, "the body is larger than %d bytes", max)
 	case errors.Is(err, io.EOF):
 		return wxlogin.Errorf(wxlogin.EINVALID, "the body is empty: a JSON object is required")
 	case errors.Is(err, io.ErrUnexpectedEOF):
@@ -112,6 +117,9 @@ var codeStatus = map[string]int{
 	wxlogin.EINTERNAL:         http.StatusInternalServerError,
 	wxlogin.EMETHODNOTALLOWED: http.StatusMethodNotAllowed,
 	wxlogin.EOVERLOADED:       http.StatusServiceUnavailable,
+	wxlogin.ETOOLARGE:         http.StatusRequestEntityTooLarge,
+	wxlogin.ENOACCOUNT:        http.StatusForbidden,
+	wxlogin.ESNAPSHOTUSER:     http.StatusForbidden,
 }
 
 // ErrorStatus returns the HTTP status of an error code (500 for unknown codes).
@@ -130,6 +138,9 @@ type errorBody struct {
 type errorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// LinkToken and LinkExpiresIn come with no_account (see signup.go).
+	LinkToken     string `json:"link_token,omitempty"`
+	LinkExpiresIn int64  `json:"link_expires_in,omitempty"`
 }
 
 // writeError writes err in the JSON error shape. Internal errors are logged with the request id
@@ -148,8 +159,10 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code == wxlogin.EUNAUTHORIZED {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="wxlogin"`)
 	}
+	detail := errorDetail{Code: code, Message: wxlogin.ErrorMessage(err)}
+	s.addLinkToken(w, err, &detail)
 	encode(w, ErrorStatus(code), errorBody{
-		Error:     errorDetail{Code: code, Message: wxlogin.ErrorMessage(err)},
+		Error:     detail,
 		RequestID: requestID(r.Context()),
 	})
 }

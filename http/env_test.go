@@ -89,6 +89,8 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		{ID: appA, Secret: secretA, Platform: platform},
 		{ID: appB, Secret: secretB, Platform: platform},
 		{ID: appC, Secret: secretC},
+		{ID: appOA, Secret: secretOA, Platform: platform, Kind: wxlogin.KindOfficialAccount},
+		{ID: appWeb, Secret: secretWeb, Platform: platform, Kind: wxlogin.KindWebsite},
 	}})
 	simSrv := httptest.NewServer(e.sim)
 	t.Cleanup(simSrv.Close)
@@ -107,10 +109,11 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	cfg := app.Config{
 		Auth:          auth.Config{Store: e.store, Sealer: e.ring, Signup: true, Argon2: auth.Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1}},
 		HTTP:          wxhttp.Config{IntrospectionClients: map[string]string{clientID: clientSec}, Issuer: "wxlogin-test"},
-		Apps:          []wxlogin.App{{ID: appA, Secret: secretA, Platform: platform}, {ID: appB, Secret: secretB, Platform: platform}, {ID: appC, Secret: secretC}},
+		Apps:          append([]wxlogin.App{{ID: appA, Secret: secretA, Platform: platform}, {ID: appB, Secret: secretB, Platform: platform}, {ID: appC, Secret: secretC}}, webApps...),
 		WeChatBaseURL: simSrv.URL, WeChatHTTPClient: &http.Client{Timeout: 2 * time.Second},
 		Issuer: "wxlogin-test", Now: e.clock.Now, Logger: logger,
 	}
+	cfg.Auth.Web = auth.WebConfig{OpenBaseURL: simSrv.URL, RedirectURIs: webRedirectURIs}
 	for _, o := range opts {
 		o(&cfg.Auth, &cfg.HTTP)
 	}
@@ -138,7 +141,7 @@ func (e *env) assertNoSecretsLeaked() {
 			e.t.Errorf("a session_key issued by the simulator leaked into a response or log line")
 		}
 	}
-	for _, s := range []string{secretA, secretB, secretC} {
+	for _, s := range []string{secretA, secretB, secretC, secretOA, secretWeb} {
 		if strings.Contains(out, s) {
 			e.t.Errorf("an app secret leaked into a response or log line")
 		}
@@ -149,6 +152,9 @@ type teeWriter struct {
 	http.ResponseWriter
 	tee io.Writer
 }
+
+// Unwrap lets http.ResponseController reach the connection (read deadlines).
+func (w *teeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *teeWriter) Write(b []byte) (int, error) {
 	w.tee.Write(b)

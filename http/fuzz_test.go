@@ -151,6 +151,8 @@ func FuzzAPI(f *testing.F) {
 	f.Add(uint8(6), uint8(0), []byte("{\"nickname\":\"\xff\"}"))
 	f.Add(uint8(14), uint8(1), []byte("token=%zz"))
 	f.Add(uint8(9), uint8(0), []byte(`{"appid":"`+appA+`","encrypted_data":"!!","iv":"AAAA"}`))
+	f.Add(uint8(0), uint8(0), []byte(`{"appid":"wx0","appid":"`+appA+`","code":"x","Code":"y"}`)) // duplicate and case-only keys
+	f.Add(uint8(2), uint8(0), []byte(`{"username":"a","\u212aey":1,"USERNAME":"b","password":"p"}`))
 	cts := []string{"application/json", "application/x-www-form-urlencoded", "", "text/plain", "application/json; charset=utf-8"}
 	f.Fuzz(func(t *testing.T, route, ct uint8, body []byte) {
 		r := fuzzRoutes[int(route)%len(fuzzRoutes)]

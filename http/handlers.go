@@ -89,6 +89,7 @@ type identityJSON struct {
 	AppID     string    `json:"appid"`
 	OpenID    string    `json:"openid"`
 	UnionID   string    `json:"unionid,omitempty"`
+	Kind      string    `json:"kind"` // its app's kind
 	CreatedAt time.Time `json:"created_at"`
 }
 
@@ -102,7 +103,7 @@ func newProfileJSON(p *auth.Profile) userJSON {
 	u.Username = p.Username
 	u.Identities = make([]identityJSON, 0, len(p.Identities))
 	for _, id := range p.Identities {
-		u.Identities = append(u.Identities, identityJSON{AppID: id.AppID, OpenID: id.OpenID, UnionID: id.UnionID, CreatedAt: id.CreatedAt.UTC()})
+		u.Identities = append(u.Identities, identityJSON{AppID: id.AppID, OpenID: id.OpenID, UnionID: id.UnionID, Kind: string(id.AppKind()), CreatedAt: id.CreatedAt.UTC()})
 	}
 	return u
 }
@@ -148,9 +149,10 @@ func (s *server) handleLoginWeChat() http.Handler {
 }
 
 type loginPasswordRequest struct {
-	AppID    string `json:"appid"`
-	Username string `json:"username"`
-	Password string `json:"password"`
+	AppID     string `json:"appid"`
+	Username  string `json:"username"`
+	Password  string `json:"password"`
+	LinkToken string `json:"link_token"` // optional: the link token of a no_account answer
 }
 
 func (r *loginPasswordRequest) Valid() error {
@@ -162,6 +164,9 @@ func (r *loginPasswordRequest) Valid() error {
 
 func (s *server) handleLoginPassword() http.Handler {
 	return loginHandler(s, func(r *http.Request, req *loginPasswordRequest) (*auth.Login, error) {
+		if req.LinkToken != "" {
+			return s.svc.LinkPassword(r.Context(), req.AppID, req.Username, req.Password, req.LinkToken, s.meta(r))
+		}
 		return s.svc.LoginPassword(r.Context(), req.AppID, req.Username, req.Password, s.meta(r))
 	})
 }

@@ -113,8 +113,10 @@ func (s *server) handleSetPhone() http.Handler {
 }
 
 type loginPhoneRequest struct {
-	AppID string `json:"appid"`
-	Code  string `json:"code"`
+	AppID     string `json:"appid"`
+	Code      string `json:"code"`
+	WxCode    string `json:"wx_code"`    // optional: a wx.login code whose identity is bound too
+	LinkToken string `json:"link_token"` // optional: the link token of a no_account answer
 }
 
 func (r *loginPhoneRequest) Valid() error {
@@ -126,6 +128,6 @@ func (r *loginPhoneRequest) Valid() error {
 
 func (s *server) handleLoginPhone() http.Handler {
 	return loginHandler(s, func(r *http.Request, req *loginPhoneRequest) (*auth.Login, error) {
-		return s.svc.LoginPhone(r.Context(), req.AppID, req.Code, s.meta(r))
+		return s.svc.LoginPhoneWith(r.Context(), auth.PhoneLogin{AppID: req.AppID, Code: req.Code, WxCode: req.WxCode, LinkToken: req.LinkToken}, s.meta(r))
 	})
 }

@@ -9,6 +9,10 @@ func addRoutes(mux *http.ServeMux, s *server) {
 	mux.Handle("POST /v1/login/password", s.limitLogin(s.handleLoginPassword()))
 	mux.Handle("POST /v1/login/phone", s.limitLogin(s.limitPhone(s.handleLoginPhone())))
 	mux.Handle("POST /v1/login/cloud", s.limitLogin(s.handleLoginCloud()))
+	mux.Handle("POST /v1/login/wechat/oauth", s.limitLogin(s.handleLoginOAuth()))
+	mux.Handle("GET /v1/oauth/wechat/authorize", s.limitLogin(s.handleWebAuthorize()))
+	mux.Handle("GET /v1/oauth/wechat/callback", s.limitLogin(s.handleWebCallback()))
+	mux.Handle("POST /v1/login/exchange", s.limitLogin(s.handleLoginExchange()))
 	mux.Handle("POST /v1/accounts", s.limitLogin(s.handleSignUp()))
 	mux.Handle("POST /v1/token/refresh", s.limitRefresh(s.handleRefresh()))
 	mux.Handle("POST /v1/logout", s.authenticated(s.handleLogout()))
@@ -23,6 +27,8 @@ func addRoutes(mux *http.ServeMux, s *server) {
 	mux.Handle("POST /v1/me/phone", s.authenticated(s.limitPhone(s.handleSetPhone())))
 	mux.Handle("GET /v1/me/sessions", s.authenticated(s.handleSessions()))
 	mux.Handle("DELETE /v1/me/sessions/{id}", s.authenticated(s.handleRevokeSession()))
+	mux.Handle("POST /v1/me/avatar", s.authenticated(s.handleSetAvatar()))
+	mux.Handle("GET /v1/avatars/{id}", s.handleAvatar())
 
 	// Business-service facing.
 	mux.Handle("GET /.well-known/jwks.json", s.handleJWKS())
@@ -36,6 +42,7 @@ func addRoutes(mux *http.ServeMux, s *server) {
 
 	// Admin API (admin tokens; see admin.go).
 	mux.Handle("GET /admin/v1/users", s.adminOnly(s.handleAdminUsers()))
+	mux.Handle("POST /admin/v1/users", s.adminOnly(s.handleAdminCreateUser()))
 	mux.Handle("GET /admin/v1/users/{id}", s.adminOnly(s.handleAdminUser()))
 	mux.Handle("POST /admin/v1/users/{id}/disable", s.adminOnly(s.handleAdminSetDisabled(true)))
 	mux.Handle("POST /admin/v1/users/{id}/enable", s.adminOnly(s.handleAdminSetDisabled(false)))

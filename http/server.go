@@ -32,6 +32,14 @@ type Config struct {
 	Limiter    Limiter
 	// MaxConcurrent caps the requests in flight (health probes exempt); 0: no cap.
 	MaxConcurrent int
+	// MaxInFlightPerClient bounds the requests one client address has in flight, body reading
+	// included (0: no bound); BodyMinRate is the slowest a body may arrive, bytes per second, after
+	// BodyReadGrace (default 5s) (0: no minimum). See guardSlowClients.
+	MaxInFlightPerClient int
+	BodyMinRate          int64
+	BodyReadGrace        time.Duration
+	// ReadTimeout is the http.Server's: a body's deadline never goes past it (0: no cap).
+	ReadTimeout time.Duration
 	// Observer, when set, receives request, login and rate-limit measurements (package metrics).
 	Observer Observer
 	// Metrics, when set, serves GET /metrics (package metrics' Handler).
@@ -42,6 +50,11 @@ type Config struct {
 	// and OIDCClients are its clients as GET /admin/v1/clients lists them.
 	OIDC        http.Handler
 	OIDCClients []OIDCClientInfo
+	// AvatarBaseURL is the base of avatar links (https://login.example.com); "" : the request's host.
+	AvatarBaseURL string
+	// WebCallbackURL is GET /v1/oauth/wechat/callback as browsers reach it (weblogin.go); empty:
+	// built from the request's Host (and X-Forwarded-Proto with TrustProxyHeaders).
+	WebCallbackURL string
 }
 
 // NewServer returns the HTTP handler of the whole API over svc (an *auth.Service).
@@ -62,6 +75,7 @@ func NewServer(logger *slog.Logger, cfg Config, svc Service) http.Handler {
 	addRoutes(mux, s)
 	var h http.Handler = jsonNotFound(mux, s)
 	h = s.limitInFlight(cfg.MaxConcurrent, h)
+	h = s.guardSlowClients(cfg.MaxInFlightPerClient, cfg.BodyMinRate, cfg.BodyReadGrace, cfg.ReadTimeout, h)
 	h = s.recoverPanics(h)
 	h = s.observe(mux, cfg.Observer, h)
 	h = withRequestID(h)

@@ -12,9 +12,11 @@ import (
 // Service in the fake and override what the handler calls).
 type Service interface {
 	Logins
+	WebLogins
 	Sessions
 	Profiles
 	Administration
+	Signups
 	// Ready returns nil when the service can answer (its store is reachable and migrated).
 	Ready(ctx context.Context) error
 }

@@ -14,7 +14,11 @@ import (
 // timestamptz's range).
 var dialect = &sqlstore.Dialect{Name: "postgres", Numbered: true,
 	MinTime: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), MaxTime: time.Date(10000, 1, 1, 0, 0, 0, -1, time.UTC),
-	Classify: classify}
+	Classify: classify,
+	// An audit detail is a JSON object or '' (wxlogin.AuditEvent): the cast is only tried on an object.
+	JSONText: func(col, key string) string {
+		return "CASE WHEN " + col + " LIKE '{%' THEN CASE WHEN jsonb_typeof(" + col + "::jsonb -> '" + key + "') = 'string' THEN " + col + "::jsonb ->> '" + key + "' END END"
+	}}
 
 // classify says what an error means by its SQLSTATE: 23505 unique violation, 23503 foreign key
 // violation, other class 23 integrity violations, class 22 bad data (e.g. a NUL byte or invalid

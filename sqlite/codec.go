@@ -15,7 +15,10 @@ import (
 // dialect is SQLite's: ? placeholders, times as INTEGER unix nanoseconds (the instants an int64
 // of them can hold), bools as INTEGER 0 or 1 (the STRICT tables take no other type).
 var dialect = &sqlstore.Dialect{Name: "sqlite", UnixNanos: true, IntBools: true,
-	MinTime: time.Unix(0, math.MinInt64), MaxTime: time.Unix(0, math.MaxInt64), Classify: classify}
+	MinTime: time.Unix(0, math.MinInt64), MaxTime: time.Unix(0, math.MaxInt64), Classify: classify,
+	JSONText: func(col, key string) string {
+		return "CASE WHEN json_valid(" + col + ") THEN CASE WHEN json_type(" + col + ", '$." + key + "') = 'text' THEN json_extract(" + col + ", '$." + key + "') END END"
+	}}
 
 // classify says what a driver error means. For a failed UNIQUE or PRIMARY KEY constraint the key
 // is the "table.column" list SQLite reports.

@@ -69,6 +69,8 @@ func init() {
 		{"oidc_auth_requests_pkey", "oidc_auth_requests.id", "auth request already exists"},
 		{"oidc_auth_requests_code", "oidc_auth_requests.code_hash", "code already exists"},
 		{"oidc_grants_pkey", "oidc_grants.session_id", "session already has a grant"},
+		{"link_tokens_pkey", "link_tokens.hash", "link token already exists"},
+		{"web_tickets_pkey", "web_tickets.hash", "ticket already exists"},
 	} {
 		conflicts[c[0]], conflicts[c[1]] = c[2], c[2]
 	}

@@ -41,6 +41,9 @@ type Dialect struct {
 	// Classify says what an error of the driver means and, for a unique violation, which key broke:
 	// the constraint's name, or its "table.column[, table.column]" list (the keys of conflicts).
 	Classify func(err error) (Class, string)
+	// JSONText returns the SQL expression of the string at key (a plain identifier) of the JSON
+	// object held in the text column col: NULL when col holds none or the key is missing.
+	JSONText func(col, key string) string
 
 	rebound sync.Map // query with ? → query with $n
 }

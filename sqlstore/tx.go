@@ -113,12 +113,12 @@ func (t *Tx) UpdateAccount(ctx context.Context, a *wxlogin.Account) error {
 		t.d.Time(a.UpdatedAt), a.UserID)
 }
 
-const identityCols = `appid, openid, unionid, user_id, session_key, session_key_updated_at, created_at, updated_at`
+const identityCols = `appid, openid, unionid, user_id, session_key, session_key_updated_at, created_at, updated_at, kind`
 
 func scanIdentity(s scanner) (*wxlogin.Identity, error) {
 	i := &wxlogin.Identity{}
 	return i, s.Scan(&i.AppID, &i.OpenID, &i.UnionID, &i.UserID, &i.SessionKey, timeCol{&i.SessionKeyUpdatedAt},
-		timeCol{&i.CreatedAt}, timeCol{&i.UpdatedAt})
+		timeCol{&i.CreatedAt}, timeCol{&i.UpdatedAt}, &i.Kind)
 }
 
 // Identity returns the identity (appid, openid), or ENOTFOUND.
@@ -139,14 +139,14 @@ func (t *Tx) CreateIdentity(ctx context.Context, i *wxlogin.Identity) error {
 	if i == nil || i.AppID == "" || i.OpenID == "" {
 		return invalid(i == nil, "identity", "identity needs an appid and an openid")
 	}
-	return t.insert(ctx, "create identity", "user", `INSERT INTO wechat_identities (`+identityCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	return t.insert(ctx, "create identity", "user", `INSERT INTO wechat_identities (`+identityCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.d.identityRow(i)...)
 }
 
 // identityRow returns the values of identityCols for i (CreateIdentity and Seed write them).
 func (d *Dialect) identityRow(i *wxlogin.Identity) []any {
 	return []any{i.AppID, i.OpenID, i.UnionID, i.UserID, i.SessionKey, d.Time(i.SessionKeyUpdatedAt),
-		d.Time(i.CreatedAt), d.Time(i.UpdatedAt)}
+		d.Time(i.CreatedAt), d.Time(i.UpdatedAt), string(i.Kind)}
 }
 
 // UpdateIdentity overwrites the identity (i.AppID, i.OpenID): ENOTFOUND without it or its user.
@@ -155,9 +155,9 @@ func (t *Tx) UpdateIdentity(ctx context.Context, i *wxlogin.Identity) error {
 		return errNil("identity")
 	}
 	return t.execOne(ctx, "update identity", "user", "identity", `UPDATE wechat_identities SET unionid = ?, user_id = ?,
-		session_key = ?, session_key_updated_at = ?, created_at = ?, updated_at = ? WHERE appid = ? AND openid = ?`,
+		session_key = ?, session_key_updated_at = ?, created_at = ?, updated_at = ?, kind = ? WHERE appid = ? AND openid = ?`,
 		i.UnionID, i.UserID, i.SessionKey, t.d.Time(i.SessionKeyUpdatedAt), t.d.Time(i.CreatedAt),
-		t.d.Time(i.UpdatedAt), i.AppID, i.OpenID)
+		t.d.Time(i.UpdatedAt), string(i.Kind), i.AppID, i.OpenID)
 }
 
 // DeleteIdentity deletes the identity (appid, openid), or returns ENOTFOUND.

@@ -91,6 +91,13 @@ func RunTests(t *testing.T, newStore func(t *testing.T) wxlogin.Store) {
 		{"OIDCAuthRequests", testOIDCAuthRequests},
 		{"OIDCGrants", testOIDCGrants},
 		{"OIDCInUpdate", testOIDCInUpdate},
+		{"LinkTokens", testLinkTokens},
+		{"Avatars", testAvatars},
+		{"LoginCounts", testLoginCounts},
+		{"NewUserCounts", testNewUserCounts},
+		{"ActiveSessionCount", testActiveSessionCount},
+		{"WebTickets", testWebTickets},
+		{"IdentityKind", testIdentityKind},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })

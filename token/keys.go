@@ -201,9 +201,20 @@ func (i *Issuer) createNext(ctx context.Context, base string, keys []*wxlogin.Si
 	return "", errors.New("token: could not find a free signing key id")
 }
 
-// nextID returns the id of the key that follows prev ("" for the first key of a store).
+// deploymentSeeder is a Sealer that tells deployments apart (keyring.Keyring): the same value in
+// every instance sharing the data keys, another under other data keys.
+type deploymentSeeder interface{ DeploymentSeed() []byte }
+
+// nextID returns the id of the key that follows prev ("" for the first key of a store). Instances
+// of one deployment compute the same id; the data keys' seed makes it differ between deployments,
+// so two deployments (a dev stack and a server, say) never publish the same kid to a gateway that
+// caches JWKS by kid. Stored keys keep the id they were stored with.
 func (i *Issuer) nextID(prev string) string {
-	h := sha256.Sum256([]byte("wxlogin signing key\x00" + i.iss + "\x00" + prev))
+	var seed []byte
+	if d, ok := i.sealer.(deploymentSeeder); ok {
+		seed = d.DeploymentSeed()
+	}
+	h := sha256.Sum256([]byte("wxlogin signing key\x00" + i.iss + "\x00" + prev + "\x00" + hex.EncodeToString(seed)))
 	return "key_" + hex.EncodeToString(h[:13])
 }
 

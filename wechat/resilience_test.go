@@ -243,12 +243,19 @@ func TestBreakerPerAPI(t *testing.T) {
 
 func TestBreakerIgnoresCallersGivingUp(t *testing.T) {
 	s := newScripted(t)
-	s.handle(c2s, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	arrived := make(chan struct{}, 3)
+	s.handle(c2s, func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-r.Context().Done()
+	})
 	c := s.client(wechat.Config{BreakerFailures: 1})
 	for range 3 {
 		ctx, cancel := context.WithCancel(context.Background())
-		go func() {
-			time.Sleep(10 * time.Millisecond)
+		go func() { // the caller gives up once WeChat has the call (not before: then it was never made)
+			select {
+			case <-arrived:
+			case <-time.After(10 * time.Second):
+			}
 			cancel()
 		}()
 		if _, err := c.Code2Session(ctx, "code-code-code"); !errors.Is(err, context.Canceled) {

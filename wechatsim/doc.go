@@ -1,5 +1,5 @@
 // Package wechatsim is a faithful, in-memory simulator of the WeChat server API used by WeChat Mini
-// Program back ends (spec: docs/wechat-api.md §0–§8, §13). A *Sim is an http.Handler; point a WeChat client's base
+// Program back ends (spec: docs/wechat-api.md §0–§14). A *Sim is an http.Handler; point a WeChat client's base
 // URL at it. Answers follow WeChat: HTTP 200 with a JSON body; failures carry a non-zero errcode and an
 // errmsg ending with a trace suffix (", rid: 6166f719-6cb5d09c-633ab469"); code2Session success omits
 // errcode; the /wxa/* APIs answer errcode 0 and errmsg "ok".

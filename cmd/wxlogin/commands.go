@@ -30,10 +30,13 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// parseFlags parses a command's flags. It returns errHelp after -h or --help (the flag package has
+// printed the usage; the command must then do nothing and run makes the exit status 0), errUsage
+// for bad flags or extra arguments.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return nil
+			return errHelp
 		}
 		return errUsage
 	}
@@ -223,8 +226,13 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	if len(args) > 0 && args[0] == "reseal" {
 		return runReseal(ctx, args[1:], getenv, stdout, stderr)
 	}
+	const keysUsage = "usage: wxlogin keys rotate [--config wxlogin.yaml]\n       wxlogin keys reseal [--config wxlogin.yaml] [--batch 500] [--dry-run]"
+	if len(args) > 0 && isHelpFlag(args[0]) {
+		fmt.Fprintln(stdout, keysUsage)
+		return errHelp
+	}
 	if len(args) == 0 || args[0] != "rotate" {
-		fmt.Fprintln(stderr, "usage: wxlogin keys rotate [--config wxlogin.yaml]\n       wxlogin keys reseal [--config wxlogin.yaml] [--batch 500] [--dry-run]")
+		fmt.Fprintln(stderr, keysUsage)
 		return errUsage
 	}
 	fs := newFlagSet("keys rotate", stderr)

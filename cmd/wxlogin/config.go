@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +25,13 @@ type Config struct {
 	MigrateOnStart    bool          `yaml:"migrate_on_start" doc:"apply schema migrations at start" default:"true"`
 	Apps              string        `yaml:"apps" doc:"mini programs, comma-separated appid:secret[:open-platform-id]" secret:"true"`
 	WeChatBaseURL     string        `yaml:"wechat_base_url" doc:"WeChat API base URL (point it at a simulator in tests)" default:"https://api.weixin.qq.com"`
+	OfficialAccounts  string        `yaml:"official_accounts" doc:"official accounts (H5 pages' WeChat login), comma-separated appid:secret[:open-platform-id]" secret:"true"`
+	Websites          string        `yaml:"websites" doc:"open-platform website apps (QR login), comma-separated appid:secret[:open-platform-id]" secret:"true"`
+	MobileApps        string        `yaml:"mobile_apps" doc:"open-platform mobile apps (the WeChat SDK's login), comma-separated appid:secret[:open-platform-id]" secret:"true"`
+	WeChatOpenBaseURL string        `yaml:"wechat_open_base_url" doc:"base URL of WeChat's browser pages (/connect/oauth2/authorize, /connect/qrconnect)" default:"https://open.weixin.qq.com"`
+	WebRedirectURIs   string        `yaml:"web_redirect_uris" doc:"where the WeChat browser login may send people back, comma-separated appid=URI (exact match; an official account's or a website's appid)"`
+	WebCallbackURL    string        `yaml:"web_callback_url" doc:"this server's /v1/oauth/wechat/callback as browsers reach it (its domain is the one registered on WeChat); empty: built from the request's Host"`
+	WebAllowLoopback  bool          `yaml:"web_allow_loopback" doc:"also accept any http://127.0.0.1:PORT/… redirect URI (RFC 8252 §7.3): development only" default:"false"`
 	WeChatTimeout     time.Duration `yaml:"wechat_timeout" doc:"timeout of one WeChat API call" default:"5s"`
 	Issuer            string        `yaml:"issuer" doc:"iss claim of access tokens" default:"wxlogin"`
 	AccessTokenTTL    time.Duration `yaml:"access_token_ttl" doc:"lifetime of access tokens" default:"2h"`
@@ -33,6 +41,13 @@ type Config struct {
 	Signup            bool          `yaml:"signup" doc:"enable POST /v1/accounts" default:"false"`
 	PhoneLogin        bool          `yaml:"phone_login" doc:"enable POST /v1/login/phone (a getPhoneNumber code logs in the user who verified that number)" default:"false"`
 	CloudRunLogin     bool          `yaml:"cloud_run_login" doc:"enable POST /v1/login/cloud (only behind WeChat Cloud Run's gateway)" default:"false"`
+	SignupPolicy      string        `yaml:"signup_policy" doc:"who a WeChat login may create a user for: open (anyone) or existing_only (nobody: unknown people get no_account and a link_token; operators create users with POST /admin/v1/users)" default:"open"`
+	SignupOverrides   string        `yaml:"signup_policy_overrides" doc:"per app and door, comma-separated key=open|existing_only; key is appid, appid/door or */door (doors: wechat, cloudrun, phone)"`
+	PhoneSignup       bool          `yaml:"phone_signup" doc:"POST /v1/login/phone creates a user for an unknown verified phone (and binds wx_code's WeChat identity)" default:"false"`
+	SignupRiskMax     string        `yaml:"signup_risk_max" doc:"refuse sign-ups WeChat's getuserriskrank ranks above this rank, 0 to 4 (off: no check)" default:"off"`
+	AvatarMaxBytes    int64         `yaml:"avatar_max_bytes" doc:"largest avatar upload (POST /v1/me/avatar)" default:"1048576"`
+	AvatarDir         string        `yaml:"avatar_dir" doc:"keep avatars as files in this directory (empty: in the database)"`
+	AvatarBaseURL     string        `yaml:"avatar_base_url" doc:"public base URL of avatar links, e.g. https://login.example.com (empty: the request's host)"`
 	KeyReload         time.Duration `yaml:"key_reload_interval" doc:"how often an instance reloads signing keys rotated by another" default:"1m"`
 	IntrospectClients string        `yaml:"introspection_clients" doc:"business services allowed to introspect, comma-separated id:secret" secret:"true"`
 	AdminTokens       string        `yaml:"admin_tokens" doc:"operator tokens of the admin API, comma-separated name:token (name is the audit trail's actor admin:<name>; tokens of at least 16 characters)" secret:"true"`
@@ -65,6 +80,9 @@ type Config struct {
 	RateLimitPhoneIdentity    string        `yaml:"rate_limit_phone_identity" doc:"phone verifications per user; phone logins per appid + client IP" default:"10/1h"`
 	LockoutIP                 string        `yaml:"lockout_ip" doc:"failed password checks per client IP (COUNT/WINDOW, not off); past COUNT the address gets rate_limited until its window ends (counted by each instance)" default:"30/15m"`
 	MaxConcurrentRequests     int           `yaml:"max_concurrent_requests" doc:"requests in flight before others get 503 overloaded (0: no cap; health probes exempt)" default:"1024"`
+	MaxInFlightPerClient      int           `yaml:"max_in_flight_per_client" doc:"requests one client address, and one bearer token, may each have in flight, body reading included, before their others get 503 overloaded (0: no bound; behind a proxy set trust_proxy_headers, or every client shares its address)" default:"64"`
+	BodyMinRate               int64         `yaml:"body_min_rate" doc:"slowest a request body may arrive, bytes per second, after body_read_grace; slower ones get 400 and their connection closed (0: no minimum). Bodies are read before a request counts against max_concurrent_requests" default:"1024"`
+	BodyReadGrace             time.Duration `yaml:"body_read_grace" doc:"time a request body gets on top of its size / body_min_rate" default:"5s"`
 	ReadHeaderTimeout         time.Duration `yaml:"read_header_timeout" doc:"time to read a request's headers" default:"5s"`
 	ReadTimeout               time.Duration `yaml:"read_timeout" doc:"time to read a whole request" default:"15s"`
 	WriteTimeout              time.Duration `yaml:"write_timeout" doc:"time from the end of the request headers to the end of the response" default:"30s"`
@@ -207,8 +225,8 @@ func setField(f reflect.Value, s string) error {
 // validate reports the first setting that cannot work, with a message that says how to fix it.
 func (c *Config) validate() error {
 	switch {
-	case c.Apps == "":
-		return errors.New("no mini program configured: set WXLOGIN_APPS (or apps:) to appid:secret[:platform]")
+	case c.Apps == "" && c.OfficialAccounts == "" && c.Websites == "" && c.MobileApps == "":
+		return errors.New("no app configured: set WXLOGIN_APPS (or apps:) to appid:secret[:platform] (or official_accounts, websites, mobile_apps)")
 	case c.DataKeys == "":
 		return errors.New("no data key: set WXLOGIN_DATA_KEYS (or data_keys:); make one with 'wxlogin keygen'")
 	case c.SigningAlgorithm != "ES256" && c.SigningAlgorithm != "EdDSA":
@@ -228,8 +246,84 @@ func (c *Config) validate() error {
 	case c.LockoutFailures < 1:
 		return errors.New("lockout_failures must be at least 1")
 	}
+	if err := c.validateSignup(); err != nil {
+		return err
+	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err
 	}
 	return c.validateLimits()
+}
+
+// nonSettingEnv lists the WXLOGIN_* variables that are not settings but are read by wxlogin or its
+// tests; checkEnvironment accepts them.
+var nonSettingEnv = map[string]bool{
+	"WXLOGIN_CONFIG":         true, // the YAML file (commandConfig)
+	"WXLOGIN_TEST_POSTGRES":  true, // tests: the PostgreSQL to test against
+	"WXLOGIN_TEST_REDIS":     true, // tests: the Redis to test against
+	"WXLOGIN_CONTRACT_COUNT": true, // tests: print the contract test's counts
+	"WXLOGIN_FAULT_ROUNDS":   true, // tests: rounds of the fault battery
+	"WXLOGIN_SCREENSHOTS":    true, // tests: where the browser tests keep their screenshots
+	"WXLOGIN_CHROMIUM":       true, // tests: the Chromium binary of the browser tests
+}
+
+// checkEnvironment returns an error naming the first WXLOGIN_* variable of environ (KEY=VALUE
+// entries, as os.Environ returns them) that is neither a setting, its _FILE form, nor one of
+// nonSettingEnv, with the closest real setting: a typo must not pass silently.
+func checkEnvironment(environ []string) error {
+	t := reflect.TypeOf(Config{})
+	known := map[string]bool{}
+	var settings []string
+	for i := 0; i < t.NumField(); i++ {
+		name := envName(t.Field(i).Tag.Get("yaml"))
+		known[name], known[name+"_FILE"] = true, true
+		settings = append(settings, name)
+	}
+	var unknown []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "WXLOGIN_") && !known[name] && !nonSettingEnv[name] {
+			unknown = append(unknown, name)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	slices.Sort(unknown)
+	name := unknown[0]
+	base, isFile := strings.CutSuffix(name, "_FILE")
+	if !isFile {
+		base = name
+	}
+	best, bestDist := "", -1
+	for _, s := range settings {
+		if d := editDistance(base, s); bestDist < 0 || d < bestDist {
+			best, bestDist = s, d
+		}
+	}
+	if isFile {
+		best += "_FILE"
+	}
+	return fmt.Errorf("environment variable %s is not a setting: did you mean %s? (every setting is listed in docs/config.md)", name, best)
+}
+
+// editDistance returns the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

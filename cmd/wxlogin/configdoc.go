@@ -20,7 +20,10 @@ func writeConfigDoc(w io.Writer) {
 
 1. the defaults below;
 2. the YAML file given by `+"`--config FILE`"+` or `+"`WXLOGIN_CONFIG`"+` (one `+"`key: value`"+` per line; unknown keys are an error);
-3. environment variables `+"`WXLOGIN_<KEY>`"+` (the key in upper case), which win.
+3. environment variables `+"`WXLOGIN_<KEY>`"+` (the key in upper case), which win. A `+"`WXLOGIN_*`"+`
+   variable that is not a setting stops every command with the name of the closest setting (only
+   `+"`WXLOGIN_CONFIG`"+` and the test variables `+"`WXLOGIN_TEST_POSTGRES`, `WXLOGIN_TEST_REDIS`"+`,
+   `+"`WXLOGIN_CONTRACT_COUNT`, `WXLOGIN_FAULT_ROUNDS`, `WXLOGIN_SCREENSHOTS`, `WXLOGIN_CHROMIUM`"+` are allowed besides the settings).
 
 Every setting may instead be read from a file: the environment variable `+"`WXLOGIN_<KEY>_FILE`"+` or
 the YAML key `+"`<key>_file`"+` names a file holding the value (trailing newlines are dropped). Use

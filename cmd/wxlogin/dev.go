@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/oidc"
 )
 
@@ -28,10 +30,24 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	db := fs.String("db", "wxlogin-dev.db", "SQLite database file (created if missing; its data key sits beside it in FILE.key)")
 	var apps appFlags
 	fs.Var(&apps, "app", "a mini program, appid:secret[:platform] (repeatable; default: the demo app)")
+	adminToken := fs.String("admin-token", "", "token of the admin API (actor admin:dev), at least 16 characters (default: a random one, printed)")
+	signupPolicy := fs.String("signup-policy", "open", "open or existing_only (then the admin token creates users: POST /admin/v1/users)")
+	phoneSignup := fs.Bool("phone-signup", false, "POST /v1/login/phone creates a user for an unknown phone number")
+	var kinds kindFlags
+	kinds.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	sim, simApps, err := newSim(apps)
+	if *adminToken == "" {
+		*adminToken = strings.TrimPrefix(wxlogin.NewID("adm"), "adm_")
+	}
+	if _, err := parseAdminTokens("dev:" + *adminToken); err != nil || strings.Contains(*adminToken, ",") {
+		return errors.New("--admin-token: want at least 16 characters, no comma")
+	}
+	if len(apps) == 0 && kinds.empty() {
+		kinds = demoKinds() // one demo app of each kind on the demo open platform
+	}
+	sim, simApps, err := newSimWithKinds(apps, kinds)
 	if err != nil {
 		return err
 	}
@@ -58,23 +74,19 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer rpLn.Close()
 
 	cfg := defaultConfig()
-	appSpecs := make([]string, len(simApps))
-	for i, a := range simApps {
-		appSpecs[i] = a.ID + ":" + a.Secret
-		if a.Platform != "" {
-			appSpecs[i] += ":" + a.Platform
-		}
-	}
-	cfg.Apps = strings.Join(appSpecs, ",")
+	setDevApps(cfg, simApps, "http://"+ln.Addr().String())
 	cfg.DataKeys = keys
 	cfg.Database = "sqlite:" + *db
 	cfg.WeChatBaseURL = "http://" + simLn.Addr().String()
+	cfg.WeChatOpenBaseURL = cfg.WeChatBaseURL
 	cfg.Signup = true
 	cfg.IntrospectClients = devClientID + ":" + devClientSecret
 	cfg.OIDCIssuer, cfg.OIDCClients = "http://"+ln.Addr().String(), devOIDCClients()
+	cfg.AdminTokens = "dev:" + *adminToken
 	cfg.LogFormat = "text"
 	cfg.ShutdownTimeout = 5 * time.Second
 	cfg.generousRateLimits()
+	cfg.devSignup(*signupPolicy, *phoneSignup)
 	if err := cfg.validate(); err != nil {
 		return err
 	}
@@ -98,6 +110,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	printDevGuide(stdout, "http://"+ln.Addr().String(), "http://"+simLn.Addr().String(), simApps[0].ID, *db)
 	fmt.Fprintf(stdout, "OpenID Connect: %s/.well-known/openid-configuration (public client %s, PKCE, any loopback port);\n"+
 		"  a demo website signs in through it at %s\n", cfg.OIDCIssuer, oidc.DevClientID, rpURL)
+	printDevDoors(stdout, "http://"+ln.Addr().String(), "http://"+simLn.Addr().String(), simApps)
+	fmt.Fprintf(stdout, "Admin API (dev only): curl -s http://%s/admin/v1/users -H 'Authorization: Bearer %s'\n", ln.Addr(), *adminToken)
+	fmt.Fprintf(stdout, "Admin console (dev only): http://%s/admin/ (sign in with the admin token %s)\n", ln.Addr(), *adminToken)
+	printSignupGuide(stdout, cfg, "http://"+ln.Addr().String(), *adminToken)
 	// The simulator stops only after the server has drained: in-flight logins still call it.
 	serverCtx, stopServer := context.WithCancel(ctx)
 	defer stopServer()
@@ -109,7 +125,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		stopServer() // the simulator failed: stop the server too
 		simErr <- err
 	}()
-	err = serveUntilDone(serverCtx, newHTTPServer(st.handler, logger, cfg), ln, cfg.ShutdownTimeout)
+	err = serveUntilDone(serverCtx, newHTTPServer(withDemoWeb(st.handler, simApps), logger, cfg), ln, cfg.ShutdownTimeout)
 	stopSim()
 	if err2 := <-simErr; err == nil {
 		err = err2

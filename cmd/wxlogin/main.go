@@ -28,6 +28,11 @@ var version = "dev"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// A mistyped WXLOGIN_* variable would otherwise be ignored: refuse it, naming the closest setting.
+	if err := checkEnvironment(os.Environ()); err != nil {
+		fmt.Fprintln(os.Stderr, "wxlogin:", err)
+		os.Exit(1)
+	}
 	if err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, errUsage) {
 			fmt.Fprintln(os.Stderr, "wxlogin:", err)
@@ -38,10 +43,23 @@ func main() {
 
 var errUsage = errors.New("usage")
 
+// errHelp is returned by a command after it printed its usage for -h or --help, having done nothing
+// else; run turns it into success.
+var errHelp = errors.New("help")
+
+// isHelpFlag reports whether arg asks for help.
+func isHelpFlag(arg string) bool {
+	switch arg {
+	case "-h", "--help", "-help", "help":
+		return true
+	}
+	return false
+}
+
 const usage = `wxlogin: login and identity server for WeChat Mini Programs
 
 Usage:
-  wxlogin dev      [--addr 127.0.0.1:8080] [--sim-addr 127.0.0.1:8081] [--db wxlogin-dev.db] [--app appid:secret[:platform]]...
+  wxlogin dev      [--addr 127.0.0.1:8080] [--sim-addr 127.0.0.1:8081] [--db wxlogin-dev.db] [--app appid:secret[:platform]]... [--admin-token TOKEN]
   wxlogin serve    [--config wxlogin.yaml]
   wxlogin sim      [--addr 127.0.0.1:8081] [--app appid:secret[:platform]]... [--official-account appid:secret[:platform]]...
                    [--website appid:secret[:platform]]... [--mobile-app appid:secret[:platform]]...
@@ -54,8 +72,18 @@ Usage:
   wxlogin version
 `
 
-// run runs the wxlogin command line: args[1] names the subcommand.
+// run runs the wxlogin command line: args[1] names the subcommand. `--help` or `-h` on any command
+// prints its usage and does nothing else (nil error: exit status 0).
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	err := runCommand(ctx, args, getenv, stdin, stdout, stderr)
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return err
+}
+
+// runCommand runs the subcommand args[1]; it returns errHelp when the command only printed its usage.
+func runCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) < 2 {
 		fmt.Fprint(stderr, usage)
 		return errUsage

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -309,5 +310,72 @@ func TestSimCommand(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"wxlogin", "sim", "--app", "nocolon"}, envFrom(nil), nil, stdout, stdout); err == nil {
 		t.Error("sim accepted a malformed --app")
+	}
+}
+
+func TestCheckEnvironment(t *testing.T) {
+	for _, tc := range []struct {
+		environ []string
+		want    string // "" = accepted; else the error names both
+	}{
+		{[]string{"PATH=/bin", "WXLOGIN_ACCESS_TOKEN_TTL=5m", "WXLOGIN_APPS_FILE=/run/apps", "WXLOGIN_CONFIG=x.yaml", "WXLOGIN_TEST_POSTGRES=p", "WXLOGIN_TEST_REDIS=r"}, ""},
+		{[]string{"WXLOGIN_ACESS_TOKEN_TTL=5m"}, "WXLOGIN_ACESS_TOKEN_TTL is not a setting: did you mean WXLOGIN_ACCESS_TOKEN_TTL?"},
+		{[]string{"WXLOGIN_DATA_KEY_FILE=/k"}, "WXLOGIN_DATA_KEY_FILE is not a setting: did you mean WXLOGIN_DATA_KEYS_FILE?"},
+		{[]string{"WXLOGIN_SIGNUPS=true"}, "did you mean WXLOGIN_SIGNUP?"},
+		{[]string{"WXLOGIN_MAX_CONCURENT_REQUESTS=5"}, "did you mean WXLOGIN_MAX_CONCURRENT_REQUESTS?"},
+		{[]string{"WXLOGIN_=x"}, "WXLOGIN_ is not a setting"},
+	} {
+		err := checkEnvironment(tc.environ)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%v: %v", tc.environ, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%v: err %v, want %q", tc.environ, err, tc.want)
+		}
+	}
+	// The values never appear in the message (a secret may have been mistyped).
+	if err := checkEnvironment([]string{"WXLOGIN_DATA_KEY=k1:SECRETVALUE"}); err == nil || strings.Contains(err.Error(), "SECRETVALUE") {
+		t.Errorf("err %v", err)
+	}
+}
+
+// TestEveryReadVariableIsAccepted: every WXLOGIN_* variable that the project's code, tests or CI
+// script reads passes checkEnvironment, so a new test variable cannot make serve refuse to start
+// under the test run that sets it.
+func TestEveryReadVariableIsAccepted(t *testing.T) {
+	read := regexp.MustCompile(`(?:[Gg]etenv\(|LookupEnv\(|export )"?(WXLOGIN_[A-Z0-9_]+)`)
+	seen := map[string]bool{}
+	root := filepath.Join("..", "..")
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "node_modules" || d.Name() == ".git") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !(strings.HasSuffix(path, ".go") || strings.HasSuffix(path, filepath.Join(".ci", "run"))) {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range read.FindAllStringSubmatch(string(b), -1) {
+			seen[m[1]] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, must := range []string{"WXLOGIN_TEST_POSTGRES", "WXLOGIN_SCREENSHOTS"} {
+		if !seen[must] {
+			t.Errorf("the scan did not find %s: the pattern is broken", must)
+		}
+	}
+	for name := range seen {
+		if err := checkEnvironment([]string{name + "=x"}); err != nil {
+			t.Errorf("%s is read by the project but refused: %v (add it to nonSettingEnv in config.go)", name, err)
+		}
 	}
 }

@@ -49,6 +49,9 @@ func (p *pruner) once(ctx context.Context) (events, sessions int64, err error) {
 			errs = append(errs, fmt.Errorf("sessions: %w", err))
 		}
 	}
+	if _, err := p.svc.PruneWebTickets(ctx, now); err != nil { // spent flows of the web doors
+		errs = append(errs, fmt.Errorf("web tickets: %w", err))
+	}
 	return events, sessions, errors.Join(errs...)
 }
 

@@ -176,7 +176,11 @@ func openKeysAndStore(ctx context.Context, cfg *Config) (*keyring.Keyring, migra
 
 // buildStack wires store, keys, WeChat clients, the auth service and the HTTP API from cfg.
 func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClient *http.Client) (*stack, error) {
-	apps, err := parseApps(cfg.Apps)
+	apps, err := cfg.allApps()
+	if err != nil {
+		return nil, err
+	}
+	web, err := cfg.webConfig(apps)
 	if err != nil {
 		return nil, err
 	}
@@ -258,14 +262,20 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 	if rc != nil {
 		limiter = rc.Limiter() // shared by every instance; falls back to this process's counts while Redis is down
 	}
+	signup, err := cfg.signupSettings()
+	if err != nil {
+		return nil, err
+	}
 	a, err := app.New(ctx, app.Config{
 		Auth: auth.Config{Store: store, Sealer: ring, Codes: codes, CodeWindow: cfg.CodeWindow, CacheSize: cacheSize, Invalidations: inval,
 			SessionTTL: cfg.SessionTTL, Signup: cfg.Signup, PhoneLogin: cfg.PhoneLogin, CloudRun: cfg.CloudRunLogin,
 			Argon2:  auth.Argon2Params{Memory: cfg.Argon2Memory, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads},
-			Lockout: lockout},
+			Lockout: lockout, SignupPolicy: signup.rules, PhoneSignup: cfg.PhoneSignup, SignupRiskMax: signup.riskMax,
+			Avatars: signup.avatars, AvatarMaxBytes: cfg.AvatarMaxBytes, Web: web},
 		HTTP: wxhttp.Config{IntrospectionClients: clients, Issuer: cfg.Issuer, TrustProxyHeaders: cfg.TrustProxyHeaders,
 			MaxBodyBytes: cfg.MaxBodyBytes, RateLimits: limits, Limiter: limiter, MaxConcurrent: cfg.MaxConcurrentRequests,
-			AdminTokens: admins, Ready: readyChecks(store, rc)},
+			MaxInFlightPerClient: cfg.MaxInFlightPerClient, BodyMinRate: cfg.BodyMinRate, BodyReadGrace: cfg.BodyReadGrace, ReadTimeout: cfg.ReadTimeout,
+			AdminTokens: admins, Ready: readyChecks(store, rc), AvatarBaseURL: cfg.AvatarBaseURL, WebCallbackURL: cfg.WebCallbackURL},
 		Apps: apps, WeChatBaseURL: cfg.WeChatBaseURL, WeChatHTTPClient: httpClient, WeChatTokens: tokens,
 		Issuer: cfg.Issuer, TokenTTL: cfg.AccessTokenTTL, SigningAlgorithm: cfg.SigningAlgorithm,
 		Metrics: m, Logger: logger, OIDC: oidcCfg,
@@ -294,7 +304,7 @@ func newHTTPServer(h http.Handler, logger *slog.Logger, cfg *Config) *http.Serve
 // serveUntilDone serves srv on ln until ctx ends, then shuts down within grace.
 func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Duration) error {
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(wxhttp.GuardFraming(ln)) }()
 	select {
 	case err := <-errc:
 		return err

@@ -1,7 +1,7 @@
 /// <reference types="miniprogram-api-typings" preserve="true" />
-import { TapAgainError, WxLoginError } from './errors'
+import { clientError, NoAccountError, TapAgainError, WxLoginError } from './errors'
 
-export { TapAgainError, WxLoginError } from './errors'
+export { NoAccountError, PhoneQuotaError, PrivacyRequiredError, TapAgainError, WxLoginError } from './errors'
 export type { ClientErrorCode, ErrorCode, ServerErrorCode } from './errors'
 
 /**
@@ -15,7 +15,14 @@ export interface WxApi {
   getStorageSync(key: string): any
   setStorageSync(key: string, data: any): void
   removeStorageSync(key: string): void
+  /** For chooseAvatar. */
+  uploadFile?(option: WechatMiniprogram.UploadFileOption): unknown
+  /** For requirePrivacyAuthorize (base library 2.32.3+). */
+  requirePrivacyAuthorize?(option: { success?: () => void; fail?: (e: any) => void }): unknown
 }
+
+/** A getPhoneNumber button's event (`bindgetphonenumber`). */
+export type PhoneEvent = { detail: Partial<WechatMiniprogram.ButtonGetPhoneNumber['detail']> & { errno?: number } }
 
 /** A user as wxlogin returns it (GET /v1/me). */
 export interface User {
@@ -26,7 +33,7 @@ export interface User {
   unionid?: string
   phone?: string
   phone_country_code?: string
-  identities?: { appid: string; openid: string; unionid?: string; created_at: string }[]
+  identities?: { appid: string; openid: string; unionid?: string; kind?: 'miniprogram' | 'official_account' | 'website' | 'mobile_app'; created_at: string }[]
   created_at: string
 }
 
@@ -61,7 +68,21 @@ export interface WxLogin {
   /** Binds this WeChat identity to a business account and logs in as it. */
   bindAccount(username: string, password: string): Promise<User>
   /** Verifies the phone number from `<button open-type="getPhoneNumber" bindgetphonenumber>`'s event. */
-  getPhoneNumber(event: { detail: Partial<WechatMiniprogram.ButtonGetPhoneNumber['detail']> }): Promise<User>
+  getPhoneNumber(event: PhoneEvent): Promise<User>
+  /**
+   * Logs in with the phone number of a getPhoneNumber event (phone-first sign-up when the server
+   * has it on), binding this WeChat identity too (a fresh wx.login code): one tap, one user.
+   */
+  loginByPhone(event: PhoneEvent): Promise<User>
+  /**
+   * After a NoAccountError: binds this WeChat identity to an existing account, proven by its
+   * username and password or by a getPhoneNumber event, and logs in as it.
+   */
+  linkAccount(proof: { username: string; password: string } | PhoneEvent, linkToken?: string): Promise<User>
+  /** Uploads the avatar of `<button open-type="chooseAvatar" bindchooseavatar>`'s event and sets it. */
+  chooseAvatar(event: { detail: { avatarUrl?: string } }): Promise<User>
+  /** Asks for the user's agreement to the privacy guide (wx.requirePrivacyAuthorize); rejects with PrivacyRequiredError. */
+  requirePrivacyAuthorize(): Promise<void>
   /** Sets nickname and/or avatar (from the nickname/avatar fill-in components). */
   updateProfile(profile: { nickname?: string; avatarUrl?: string }): Promise<User>
   /** Reloads the user from the server. */
@@ -106,6 +127,7 @@ export function createWxLogin(opts: Options): WxLogin {
   let loginP: Promise<State> | null = null
   let refreshP: Promise<State> | null = null
   let ensureP: Promise<State> | null = null
+  let linkToken = '' // of the last NoAccountError
 
   function load(): State | null {
     try {
@@ -164,6 +186,7 @@ export function createWxLogin(opts: Options): WxLogin {
     const h: any = r.header || {}
     const ra = Number(h['Retry-After'] || h['retry-after'])
     const extra = { data: d, requestId: (d && d.request_id) || h['X-Request-Id'] || h['x-request-id'], retryAfter: ra > 0 ? ra : undefined }
+    if (d && d.error && d.error.code == 'no_account' && d.error.link_token) return new NoAccountError(d.error.message, (linkToken = d.error.link_token), extra.requestId)
     if (d && d.error && typeof d.error.code == 'string') return new WxLoginError(d.error.code, d.error.message || d.error.code, r.statusCode, extra)
     return new WxLoginError('http_error', 'HTTP ' + r.statusCode, r.statusCode, extra)
   }
@@ -191,7 +214,7 @@ export function createWxLogin(opts: Options): WxLogin {
     return new Promise((resolve, reject) =>
       w!.login({
         success: (r) => (r.code ? resolve(r.code) : reject(new WxLoginError('wx_login_failed', 'wx.login gave no code'))),
-        fail: (e) => reject(new WxLoginError('wx_login_failed', 'wx.login failed: ' + e.errMsg)),
+        fail: (e) => reject(clientError(e) || new WxLoginError('wx_login_failed', 'wx.login failed: ' + e.errMsg)),
       }),
     )
   }
@@ -288,6 +311,35 @@ export function createWxLogin(opts: Options): WxLogin {
     return setUser(u)
   }
 
+  // phoneCode returns the code of a getPhoneNumber event, or throws its typed failure.
+  function phoneCode(event: PhoneEvent): string {
+    const d = (event && event.detail) || {}
+    if (d.code) return d.code
+    throw clientError(d) || new WxLoginError('phone_denied', 'the user did not share a phone number' + (d.errMsg ? ' (' + d.errMsg + ')' : ''))
+  }
+
+  // loginWith posts to a login door and keeps the login state it answers.
+  async function loginWith(path: string, data: object): Promise<User> {
+    const s = tokens(await post(path, Object.assign({}, opts.appid ? { appid: opts.appid } : {}, data)))
+    set(s)
+    checked = true
+    return s.user
+  }
+
+  function upload(path: string, token: string): Promise<WechatMiniprogram.UploadFileSuccessCallbackResult> {
+    return new Promise((resolve, reject) => {
+      if (!w!.uploadFile) return reject(new Error('wxlogin: wx.uploadFile is missing'))
+      w!.uploadFile({
+        url: base + '/v1/me/avatar',
+        filePath: path,
+        name: 'file',
+        header: { Authorization: 'Bearer ' + token },
+        success: resolve,
+        fail: (e) => reject(clientError(e) || new WxLoginError('network', 'wxlogin: upload failed: ' + ((e && e.errMsg) || 'no answer'))),
+      })
+    })
+  }
+
   async function legacyPhone(encrypted_data: string, iv: string): Promise<User> {
     // The data is encrypted under the session_key of this moment: no wx.login may run before it is
     // sent, so the login state is renewed with the refresh token only.
@@ -331,6 +383,7 @@ export function createWxLogin(opts: Options): WxLogin {
     bindAccount: (username, password) => exchange({ username, password }).then(() => api('GET', '/v1/me')),
     async getPhoneNumber(event) {
       const d = (event && event.detail) || {}
+      if (!d.code && !d.encryptedData) phoneCode(event)
       if (d.code) return api('POST', '/v1/me/phone', Object.assign({ code: d.code }, opts.appid ? { appid: opts.appid } : {}))
       if (d.encryptedData && d.iv) return legacyPhone(d.encryptedData, d.iv)
       throw new WxLoginError('phone_denied', 'the user did not share a phone number' + (d.errMsg ? ' (' + d.errMsg + ')' : ''))
@@ -338,6 +391,43 @@ export function createWxLogin(opts: Options): WxLogin {
     // POST, not PATCH: wx.request cannot send PATCH.
     updateProfile: (p) => api('POST', '/v1/me', { nickname: p.nickname, avatar_url: p.avatarUrl }),
     reloadUser: () => api('GET', '/v1/me'),
+    async loginByPhone(event) {
+      const pc = phoneCode(event)
+      return loginWith('/v1/login/phone', { code: pc, wx_code: await code() })
+    },
+    linkAccount(proof, token) {
+      const link_token = token || linkToken
+      if (!link_token) return Promise.reject(new WxLoginError('invalid_request', 'no link token: log in first'))
+      linkToken = ''
+      return 'username' in proof
+        ? loginWith('/v1/login/password', { username: proof.username, password: proof.password, link_token })
+        : Promise.resolve().then(() => loginWith('/v1/login/phone', { code: phoneCode(proof), link_token }))
+    },
+    async chooseAvatar(event) {
+      const path = event && event.detail && event.detail.avatarUrl
+      if (!path) throw new WxLoginError('invalid_request', 'the chooseAvatar event has no avatarUrl')
+      let s = await ensure()
+      let r = await upload(path, s.access_token)
+      if (r.statusCode == 401) {
+        s = await renewOrLogin(s.access_token)
+        r = await upload(path, s.access_token)
+      }
+      let data: any = r.data
+      try {
+        data = JSON.parse(r.data)
+      } catch (e) {
+        // not JSON: fail() says http_error
+      }
+      const res = { statusCode: r.statusCode, data, header: {} } as any
+      if (r.statusCode != 200 || !data || typeof data.id != 'string') throw fail(res)
+      return setUser(data)
+    },
+    requirePrivacyAuthorize() {
+      return new Promise((resolve, reject) => {
+        if (!w!.requirePrivacyAuthorize) return resolve()
+        w!.requirePrivacyAuthorize({ success: () => resolve(), fail: (e) => reject(clientError(Object.assign({ errno: 104 }, e)) || e) })
+      })
+    },
     onChange(l) {
       listeners.push(l)
       return () => {

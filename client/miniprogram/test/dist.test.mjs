@@ -18,7 +18,7 @@ test('dist uses no Node built-ins and never talks to WeChat itself', () => {
 test('the ES module and the CommonJS build export the same API', async () => {
   const cjs = createRequire(import.meta.url)('../dist/index.js')
   const esm = await import('../dist/index.mjs')
-  const names = ['TapAgainError', 'WxLoginError', 'createWxLogin']
+  const names = ['NoAccountError', 'PhoneQuotaError', 'PrivacyRequiredError', 'TapAgainError', 'WxLoginError', 'createWxLogin']
   assert.deepEqual(Object.keys(cjs).sort(), names)
   assert.deepEqual(Object.keys(esm).sort(), names)
 })

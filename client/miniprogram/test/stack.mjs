@@ -10,12 +10,12 @@ import { fileURLToPath } from 'node:url'
 export const APPID = 'wx1234567890abcdef'
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 
-// startStack builds cmd/wxlogin and runs `wxlogin dev` on free ports; stop() ends it.
-export async function startStack() {
+// startStack builds cmd/wxlogin and runs `wxlogin dev` (with devArgs) on free ports; stop() ends it.
+export async function startStack(devArgs = []) {
   const dir = mkdtempSync(join(tmpdir(), 'wxlogin-sdk-'))
   const bin = join(dir, 'wxlogin')
   execFileSync('go', ['build', '-o', bin, './cmd/wxlogin'], { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] })
-  const child = spawn(bin, ['dev', '--addr', '127.0.0.1:0', '--sim-addr', '127.0.0.1:0', '--db', join(dir, 'dev.db')], {
+  const child = spawn(bin, ['dev', '--addr', '127.0.0.1:0', '--sim-addr', '127.0.0.1:0', '--db', join(dir, 'dev.db'), ...devArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''
