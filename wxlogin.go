@@ -249,6 +249,25 @@ type Tx interface {
 	// session is touched.
 	PruneSessions(ctx context.Context, before time.Time) (int64, error)
 
+	// The OpenID Connect provider's rows (oidc.go; oidc.NewStore makes its atomic steps of them).
+	// CreateOIDCAuthRequest stores r: ECONFLICT when its id or code hash is taken.
+	CreateOIDCAuthRequest(ctx context.Context, r *OIDCAuthRequest) error
+	// OIDCAuthRequest returns the request with id; OIDCAuthRequestByCode the one whose code hash
+	// is codeHash (never for ""). ENOTFOUND.
+	OIDCAuthRequest(ctx context.Context, id string) (*OIDCAuthRequest, error)
+	OIDCAuthRequestByCode(ctx context.Context, codeHash string) (*OIDCAuthRequest, error)
+	// UpdateOIDCAuthRequest overwrites the request r.ID: ENOTFOUND, ECONFLICT (code hash taken).
+	UpdateOIDCAuthRequest(ctx context.Context, r *OIDCAuthRequest) error
+	// DeleteOIDCAuthRequestsBefore deletes the requests that expired before before and whose
+	// codes (if any) did too, and returns how many.
+	DeleteOIDCAuthRequestsBefore(ctx context.Context, before time.Time) (int64, error)
+	// CreateOIDCGrant stores g: ENOTFOUND without its session, ECONFLICT when the session has one.
+	// A grant is deleted with its session.
+	CreateOIDCGrant(ctx context.Context, g *OIDCGrant) error
+	// OIDCGrant returns the grant of a session. ENOTFOUND.
+	OIDCGrant(ctx context.Context, sessionID string) (*OIDCGrant, error)
+	// DeleteOIDCGrantsBefore deletes the grants that expired before before and returns how many.
+	DeleteOIDCGrantsBefore(ctx context.Context, before time.Time) (int64, error)
 	// LoginCounts returns the logins (audit events login.success) at or after since (zero: all)
 	// counted by (bucket, method, app), ordered by Start, Method, AppID. Buckets are bucket long
 	// and aligned on the Unix epoch, so a day is a UTC day. Audit events, not sessions, because

@@ -16,6 +16,7 @@ import (
 	"github.com/wxlogin/wxlogin/auth"
 	wxhttp "github.com/wxlogin/wxlogin/http"
 	"github.com/wxlogin/wxlogin/metrics"
+	"github.com/wxlogin/wxlogin/oidc"
 	"github.com/wxlogin/wxlogin/token"
 	"github.com/wxlogin/wxlogin/wechat"
 )
@@ -42,6 +43,9 @@ type Config struct {
 	TokenTTL         time.Duration
 	SigningAlgorithm string
 
+	// OIDC configures the OpenID Connect provider (off without clients; see oidc.go).
+	OIDC OIDCConfig
+
 	// Metrics, when set, measures the store, the WeChat calls and the HTTP API, and serves them.
 	Metrics *metrics.Metrics
 	Now     func() time.Time // default time.Now
@@ -53,7 +57,8 @@ type App struct {
 	Store   wxlogin.Store // the store as the service uses it (instrumented when metrics are on)
 	Tokens  *token.Issuer
 	Service *auth.Service
-	Handler http.Handler // the whole HTTP API
+	Handler http.Handler   // the whole HTTP API
+	OIDC    *oidc.Provider // nil when no OIDC client is configured
 }
 
 // New wires an App from cfg. Errors: a missing Store or Sealer, the signing keys' ("signing keys: …"), a
@@ -95,12 +100,19 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	prov, clients, err := newOIDC(cfg, store, issuer, svc)
+	if err != nil {
+		return nil, err
+	}
 	h := cfg.HTTP
+	if prov != nil {
+		h.OIDC, h.OIDCClients = prov.Handler(), oidcClientsInfo(clients)
+	}
 	if h.Now == nil {
 		h.Now = cfg.Now
 	}
 	if cfg.Metrics != nil {
 		h.Observer, h.Metrics = cfg.Metrics, cfg.Metrics.Handler()
 	}
-	return &App{Store: store, Tokens: issuer, Service: svc, Handler: wxhttp.NewServer(cfg.Logger, h, svc)}, nil
+	return &App{Store: store, Tokens: issuer, Service: svc, Handler: wxhttp.NewServer(cfg.Logger, h, svc), OIDC: prov}, nil
 }

@@ -80,6 +80,7 @@ var txReads = map[string]bool{
 	"Identity": true, "IdentitiesByUser": true, "IdentitiesAfter": true,
 	"Session": true, "SessionsByUser": true, "RefreshToken": true,
 	"SigningKeys": true, "AuditEvents": true,
+	"OIDCAuthRequest": true, "OIDCAuthRequestByCode": true, "OIDCGrant": true,
 	"LinkToken": true, "Avatar": true,
 	"LoginCounts": true, "NewUserCounts": true, "ActiveSessionCount": true,
 	"QRLogin": true, "QRLoginByScene": true,
@@ -158,6 +159,28 @@ var txWrites = map[string]txWrite{
 		_, err := tx.PruneSessions(ctx, f.now)
 		return err
 	}, why: "it deletes only revoked or expired sessions, which a cached copy already refuses (Session.Active)"},
+	"CreateOIDCAuthRequest": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
+		return tx.CreateOIDCAuthRequest(ctx, &wxlogin.OIDCAuthRequest{ID: "oar_1", CreatedAt: f.now, ExpiresAt: f.now.Add(time.Hour)})
+	}, why: "the OIDC provider's state is never cached"},
+	"UpdateOIDCAuthRequest": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
+		r := &wxlogin.OIDCAuthRequest{ID: "oar_2", CreatedAt: f.now, ExpiresAt: f.now.Add(time.Hour)}
+		if err := tx.CreateOIDCAuthRequest(ctx, r); err != nil {
+			return err
+		}
+		r.UserID = f.u
+		return tx.UpdateOIDCAuthRequest(ctx, r)
+	}, why: "the OIDC provider's state is never cached"},
+	"DeleteOIDCAuthRequestsBefore": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
+		_, err := tx.DeleteOIDCAuthRequestsBefore(ctx, f.now)
+		return err
+	}, why: "the OIDC provider's state is never cached"},
+	"CreateOIDCGrant": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
+		return tx.CreateOIDCGrant(ctx, &wxlogin.OIDCGrant{SessionID: f.s, ClientID: "web", UserID: f.u, CreatedAt: f.now, ExpiresAt: f.now.Add(time.Hour)})
+	}, why: "grants are never cached, and a grant changes nothing of its session"},
+	"DeleteOIDCGrantsBefore": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
+		_, err := tx.DeleteOIDCGrantsBefore(ctx, f.now)
+		return err
+	}, why: "grants are never cached"},
 	"CreateLinkToken": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
 		return tx.CreateLinkToken(ctx, &wxlogin.LinkToken{Hash: "l1", AppID: "wxa", OpenID: "o9", CreatedAt: f.now, ExpiresAt: f.now.Add(time.Minute)})
 	}, why: "link tokens are never cached"},

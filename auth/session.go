@@ -40,6 +40,12 @@ func (k *SessionKeeper) Authenticate(ctx context.Context, accessToken string) (*
 // works once: presenting a spent one revokes its whole session (someone else has a copy).
 // Errors: EUNAUTHORIZED, EFORBIDDEN (disabled user).
 func (k *SessionKeeper) Refresh(ctx context.Context, refreshToken string, meta Meta) (*Login, error) {
+	return k.refresh(ctx, refreshToken, meta, nil)
+}
+
+// refresh is Refresh; when forApp is set, a token of a session whose app it refuses is not spent
+// and answers errRefresh (the OIDC token endpoint refreshes only its own client's sessions).
+func (k *SessionKeeper) refresh(ctx context.Context, refreshToken string, meta Meta, forApp func(appID string) bool) (*Login, error) {
 	if refreshToken == "" || len(refreshToken) > 256 {
 		return nil, wxlogin.Errorf(wxlogin.EUNAUTHORIZED, "the refresh token is invalid, expired or revoked")
 	}
@@ -58,6 +64,9 @@ func (k *SessionKeeper) Refresh(ctx context.Context, refreshToken string, meta M
 		sess, err := tx.Session(ctx, rt.SessionID)
 		if err != nil {
 			return err
+		}
+		if forApp != nil && !forApp(sess.AppID) {
+			return errRefresh
 		}
 		if !rt.UsedAt.IsZero() {
 			reused = true

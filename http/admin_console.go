@@ -60,9 +60,11 @@ type adminClientJSON struct {
 
 type adminClientsResponse struct {
 	IntrospectionClients []adminClientJSON `json:"introspection_clients"`
+	OIDCClients          []OIDCClientInfo  `json:"oidc_clients"`
 }
 
-// handleAdminClients: GET /admin/v1/clients — the ids of the introspection clients, sorted.
+// handleAdminClients: GET /admin/v1/clients — the ids of the introspection clients, sorted, and
+// the OpenID Connect clients (by id; no secret hash).
 func (s *server) handleAdminClients() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ids := make([]string, 0, len(s.clients))
@@ -70,7 +72,10 @@ func (s *server) handleAdminClients() http.Handler {
 			ids = append(ids, id)
 		}
 		slices.Sort(ids)
-		out := adminClientsResponse{IntrospectionClients: make([]adminClientJSON, 0, len(ids))}
+		out := adminClientsResponse{IntrospectionClients: make([]adminClientJSON, 0, len(ids)), OIDCClients: s.cfg.OIDCClients}
+		if out.OIDCClients == nil {
+			out.OIDCClients = []OIDCClientInfo{}
+		}
 		for _, id := range ids {
 			out.IntrospectionClients = append(out.IntrospectionClients, adminClientJSON{ClientID: id})
 		}

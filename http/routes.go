@@ -60,6 +60,22 @@ func addRoutes(mux *http.ServeMux, s *server) {
 	mux.Handle("GET /admin/v1/apps", s.adminOnly(s.handleAdminApps()))
 	mux.Handle("GET /admin/v1/clients", s.adminOnly(s.handleAdminClients()))
 
+	// OpenID Connect provider (oidc.go; package oidc answers, in the protocol's forms).
+	mux.Handle("GET /.well-known/openid-configuration", s.handleOIDC())
+	mux.Handle("GET /oidc/authorize", s.handleOIDC())
+	mux.Handle("POST /oidc/authorize", s.handleOIDC())
+	mux.Handle("POST /oidc/token", s.handleOIDC())
+	mux.Handle("GET /oidc/userinfo", s.handleOIDC())
+	mux.Handle("POST /oidc/userinfo", s.handleOIDC())
+	mux.Handle("GET /oidc/end_session", s.handleOIDC())
+	mux.Handle("POST /oidc/end_session", s.handleOIDC())
+	mux.Handle("GET /oidc/login", s.handleOIDC())
+	mux.Handle("POST /oidc/login", s.limitLogin(s.handleOIDC()))
+	mux.Handle("POST /oidc/consent", s.handleOIDC())
+	mux.Handle("GET /oidc/logged_out", s.handleOIDC())
+	mux.Handle("GET /oidc/door/{door}/{step}", s.limitLogin(s.handleOIDC()))
+	mux.Handle("POST /oidc/door/{door}/{step}", s.limitLogin(s.handleOIDC()))
+
 	// Admin console (see admin_console.go and package console).
 	mux.Handle("GET /admin/", s.handleConsole()) // the page; any other path under /admin/ is not_found
 	mux.Handle("GET /admin/assets/{file}", s.handleConsole())

@@ -46,6 +46,10 @@ type Config struct {
 	Metrics http.Handler
 	// Ready lists what GET /readyz checks, in order; when empty it checks the store.
 	Ready []ReadyCheck
+	// OIDC serves the OpenID Connect provider's routes (package oidc's Provider.Handler; nil: off),
+	// and OIDCClients are its clients as GET /admin/v1/clients lists them.
+	OIDC        http.Handler
+	OIDCClients []OIDCClientInfo
 	// AvatarBaseURL is the base of avatar links (https://login.example.com); "" : the request's host.
 	AvatarBaseURL string
 	// WebCallbackURL is GET /v1/oauth/wechat/callback as browsers reach it (weblogin.go); empty:

@@ -24,12 +24,22 @@ import (
 // doors (official-account OAuth inside WeChat, the open platform's website QR, the mini-program
 // QR) register here when they land. The door's own handlers authenticate the user and then call
 // Provider.CompleteLogin with the auth request id they were given.
+//
+// A door either has its own routes (URL) or is served by the provider (Serve, door.go): the
+// latter plugs in with a few lines and no route of its own.
 type Door struct {
 	Name    string // DoorOfficialAccount, DoorWebsiteQR or DoorMiniProgramQR
 	LabelEN string
 	LabelZH string
 	// URL returns where the login page sends the browser to take the door for an auth request.
+	// nil: PathDoor + Name + "/start?id=<auth request id>", served by Serve.
 	URL func(authRequestID string) string
+	// Serve serves GET and POST PathDoor + Name + "/{step}": step "start" (with ?id=) first, then
+	// the door's own steps (WeChat's redirect back, a QR code's poll). When it has its user it
+	// calls done, which records the login and sends the browser on (to the consent step or back
+	// to the client). Its steps must be bound to the browser that started (a cookie, as
+	// auth.Doors.StartWeb's state is) and keep what they need in the store, not in memory.
+	Serve func(w http.ResponseWriter, r *http.Request, step string, done DoneFunc)
 }
 
 // browserCookie names the login page's cookie: a random value that binds the forms (CSRF, as a
@@ -169,7 +179,7 @@ func (p *Provider) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d, ok := p.doors[DoorOfficialAccount]; ok && inWeChat(r) && c.OffersDoor(DoorOfficialAccount) {
-		http.Redirect(w, r, d.URL(id), http.StatusFound)
+		http.Redirect(w, r, d.url(id), http.StatusFound)
 		return
 	}
 	p.loginForm(w, r, http.StatusOK, ar, c, browser, "", "")
@@ -189,7 +199,7 @@ func (p *Provider) loginForm(w http.ResponseWriter, r *http.Request, status int,
 		if zh && d.LabelZH != "" {
 			label = d.LabelZH
 		}
-		pg.Doors = append(pg.Doors, doorLink{Label: label, URL: d.URL(ar.ID)})
+		pg.Doors = append(pg.Doors, doorLink{Label: label, URL: d.url(ar.ID)})
 	}
 	if !pg.Password && len(pg.Doors) == 0 {
 		p.errorPage(w, r, http.StatusBadRequest, "nodoor")

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,10 +31,11 @@ const (
 	PathLogin      = "/oidc/login"
 	PathConsent    = "/oidc/consent"
 	PathLoggedOut  = "/oidc/logged_out"
+	PathDoor       = "/oidc/door/" // + name + "/" + step: the doors served by the provider (Door.Serve)
 )
 
 // Routes are the paths Handler serves, for http/routes.go (PathJWKS stays wxlogin's own route).
-var Routes = []string{PathDiscovery, PathAuthorize, PathToken, PathUserinfo, PathEndSession, PathLogin, PathConsent, PathLoggedOut}
+var Routes = []string{PathDiscovery, PathAuthorize, PathToken, PathUserinfo, PathEndSession, PathLogin, PathConsent, PathLoggedOut, PathDoor}
 
 // Defaults of Options.
 const (
@@ -129,8 +131,8 @@ func New(opts Options) (*Provider, error) {
 		p.log = slog.New(slog.DiscardHandler)
 	}
 	for _, d := range opts.Doors {
-		if d.Name == DoorPassword || d.URL == nil {
-			return nil, fmt.Errorf("oidc: door %q: a door needs a name other than %q and a URL", d.Name, DoorPassword)
+		if d.Name == DoorPassword || !slices.Contains(knownDoors, d.Name) || (d.URL == nil && d.Serve == nil) {
+			return nil, fmt.Errorf("oidc: door %q: a door needs a known name other than %q, and a URL or Serve", d.Name, DoorPassword)
 		}
 		p.doors[d.Name] = d
 	}
@@ -185,6 +187,8 @@ func New(opts Options) (*Provider, error) {
 	mux.HandleFunc("POST "+PathLogin, p.handlePasswordLogin)
 	mux.HandleFunc("POST "+PathConsent, p.handleConsent)
 	mux.HandleFunc("GET "+PathLoggedOut, p.handleLoggedOut)
+	mux.HandleFunc("GET "+PathDoor+"{door}/{step}", p.handleDoor)
+	mux.HandleFunc("POST "+PathDoor+"{door}/{step}", p.handleDoor)
 	p.handler = mux
 	return p, nil
 }

@@ -84,6 +84,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	st.startKeyReloader(ctx, cfg.KeyReload, logger)
 	go st.svc.Run(ctx)
 	go newPruner(st.svc, cfg, logger).run(ctx, pruneInterval)
+	go pruneOIDC(ctx, st.oidc, logger, pruneInterval)
 	logger.Info("wxlogin serving", "addr", ln.Addr().String(), "version", version)
 	fmt.Fprintf(stdout, "wxlogin listening on http://%s\n", ln.Addr())
 	// On SIGTERM: stop accepting, drain in-flight requests within shutdown_timeout, and only then

@@ -69,6 +69,8 @@ type Config struct {
 	Argon2Threads     uint8         `yaml:"argon2_threads" doc:"argon2id lanes" default:"1"`
 	LockoutFailures   int           `yaml:"lockout_failures" doc:"consecutive wrong passwords that lock an account" default:"5"`
 	LockoutDuration   time.Duration `yaml:"lockout_duration" doc:"how long a locked account stays locked" default:"15m"`
+	OIDCIssuer        string        `yaml:"oidc_issuer" doc:"wxlogin's public base URL as an OpenID Connect provider, e.g. https://login.example.com (the iss of ID tokens; http only on loopback)"`
+	OIDCClients       string        `yaml:"oidc_clients" doc:"OpenID Connect clients: a YAML or JSON list of {id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris, scopes, doors, third_party, unionid} (see README; secret_hash is sha256: and the hex SHA-256 of a random secret of 32+ characters); none: the provider is off"`
 	LogFormat         string        `yaml:"log_format" doc:"json or text" default:"json"`
 	LogLevel          string        `yaml:"log_level" doc:"debug, info, warn or error" default:"info"`
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/oidc"
 )
 
 // Introspection credentials of `wxlogin dev` (documented in README.md; dev only).
@@ -25,6 +26,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlagSet("dev", stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address of the wxlogin server")
 	simAddr := fs.String("sim-addr", "127.0.0.1:8081", "address of the WeChat simulator")
+	rpAddr := fs.String("rp-addr", "127.0.0.1:8082", "address of the demo website that signs in through wxlogin's OpenID Connect provider")
 	db := fs.String("db", "wxlogin-dev.db", "SQLite database file (created if missing; its data key sits beside it in FILE.key)")
 	var apps appFlags
 	fs.Var(&apps, "app", "a mini program, appid:secret[:platform] (repeatable; default: the demo app)")
@@ -63,6 +65,14 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return fmt.Errorf("server: %w", err)
 	}
 
+	rpLn, err := net.Listen("tcp", *rpAddr)
+	if err != nil {
+		simLn.Close()
+		ln.Close()
+		return fmt.Errorf("demo website: %w", err)
+	}
+	defer rpLn.Close()
+
 	cfg := defaultConfig()
 	setDevApps(cfg, simApps, "http://"+ln.Addr().String())
 	cfg.DataKeys = keys
@@ -71,6 +81,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg.WeChatOpenBaseURL = cfg.WeChatBaseURL
 	cfg.Signup = true
 	cfg.IntrospectClients = devClientID + ":" + devClientSecret
+	cfg.OIDCIssuer, cfg.OIDCClients = "http://"+ln.Addr().String(), devOIDCClients()
 	cfg.AdminTokens = "dev:" + *adminToken
 	cfg.LogFormat = "text"
 	cfg.ShutdownTimeout = 5 * time.Second
@@ -92,8 +103,13 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer st.Close()
 	go st.svc.Run(ctx)
 	go newPruner(st.svc, cfg, logger).run(ctx, pruneInterval)
+	go pruneOIDC(ctx, st.oidc, logger, pruneInterval)
+	rpURL := "http://" + rpLn.Addr().String()
+	go serveUntilDone(ctx, newHTTPServer(oidc.DemoRelyingParty(cfg.OIDCIssuer, rpURL, nil), logger, cfg), rpLn, time.Second)
 
 	printDevGuide(stdout, "http://"+ln.Addr().String(), "http://"+simLn.Addr().String(), simApps[0].ID, *db)
+	fmt.Fprintf(stdout, "OpenID Connect: %s/.well-known/openid-configuration (public client %s, PKCE, any loopback port);\n"+
+		"  a demo website signs in through it at %s\n", cfg.OIDCIssuer, oidc.DevClientID, rpURL)
 	printDevDoors(stdout, "http://"+ln.Addr().String(), "http://"+simLn.Addr().String(), simApps)
 	fmt.Fprintf(stdout, "Admin API (dev only): curl -s http://%s/admin/v1/users -H 'Authorization: Bearer %s'\n", ln.Addr(), *adminToken)
 	fmt.Fprintf(stdout, "Admin console (dev only): http://%s/admin/ (sign in with the admin token %s)\n", ln.Addr(), *adminToken)

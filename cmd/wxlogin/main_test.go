@@ -249,7 +249,7 @@ func TestDevAndDemo(t *testing.T) {
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"wxlogin", "dev", "--addr", "127.0.0.1:0", "--sim-addr", "127.0.0.1:0", "--db", filepath.Join(dir, "dev.db")}, envFrom(nil), nil, stdout, stderr)
+		done <- run(ctx, []string{"wxlogin", "dev", "--addr", "127.0.0.1:0", "--sim-addr", "127.0.0.1:0", "--rp-addr", "127.0.0.1:0", "--db", filepath.Join(dir, "dev.db")}, envFrom(nil), nil, stdout, stderr)
 	}()
 	server := waitFor(t, stdout, regexp.MustCompile(`server\s+(http://\S+)`))
 	sim := waitFor(t, stdout, regexp.MustCompile(`WeChat simulator\s+(http://\S+)`))
@@ -280,7 +280,7 @@ func TestDevAndDemo(t *testing.T) {
 	defer cancel2()
 	stdout2 := &syncBuffer{}
 	go func() {
-		run(ctx2, []string{"wxlogin", "dev", "--addr", "127.0.0.1:0", "--sim-addr", "127.0.0.1:0", "--db", filepath.Join(dir, "dev.db")}, envFrom(nil), nil, stdout2, &syncBuffer{})
+		run(ctx2, []string{"wxlogin", "dev", "--addr", "127.0.0.1:0", "--sim-addr", "127.0.0.1:0", "--rp-addr", "127.0.0.1:0", "--db", filepath.Join(dir, "dev.db")}, envFrom(nil), nil, stdout2, &syncBuffer{})
 	}()
 	server2 := waitFor(t, stdout2, regexp.MustCompile(`server\s+(http://\S+)`))
 	resp, err := http.Get(server2 + "/readyz")

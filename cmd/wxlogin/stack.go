@@ -17,6 +17,7 @@ import (
 	wxhttp "github.com/wxlogin/wxlogin/http"
 	"github.com/wxlogin/wxlogin/keyring"
 	"github.com/wxlogin/wxlogin/metrics"
+	"github.com/wxlogin/wxlogin/oidc"
 	"github.com/wxlogin/wxlogin/postgres"
 	"github.com/wxlogin/wxlogin/redis"
 	"github.com/wxlogin/wxlogin/sqlite"
@@ -32,6 +33,7 @@ type stack struct {
 	issuer  *token.Issuer
 	redis   *redis.Client // nil on a single instance without Redis
 	metrics *metrics.Metrics
+	oidc    *oidc.Provider // nil when no OIDC client is configured
 
 	stopReload context.CancelFunc // stops the key reloader (nil when not started)
 	reloadDone chan struct{}      // closed when the key reloader has returned
@@ -252,6 +254,10 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 	if err != nil {
 		return nil, err
 	}
+	oidcCfg, err := cfg.oidcConfig()
+	if err != nil {
+		return nil, err
+	}
 	var limiter wxhttp.Limiter // nil: counted in this process
 	if rc != nil {
 		limiter = rc.Limiter() // shared by every instance; falls back to this process's counts while Redis is down
@@ -272,13 +278,13 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 			AdminTokens: admins, Ready: readyChecks(store, rc), AvatarBaseURL: cfg.AvatarBaseURL, WebCallbackURL: cfg.WebCallbackURL},
 		Apps: apps, WeChatBaseURL: cfg.WeChatBaseURL, WeChatHTTPClient: httpClient, WeChatTokens: tokens,
 		Issuer: cfg.Issuer, TokenTTL: cfg.AccessTokenTTL, SigningAlgorithm: cfg.SigningAlgorithm,
-		Metrics: m, Logger: logger,
+		Metrics: m, Logger: logger, OIDC: oidcCfg,
 	})
 	if err != nil {
 		return nil, err
 	}
 	ok = true
-	return &stack{handler: a.Handler, store: store, issuer: a.Tokens, svc: a.Service, redis: rc, metrics: m}, nil
+	return &stack{handler: a.Handler, store: store, issuer: a.Tokens, svc: a.Service, redis: rc, metrics: m, oidc: a.OIDC}, nil
 }
 
 // newHTTPServer returns an http.Server with limits a public login server needs (cfg's timeouts and
