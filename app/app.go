@@ -17,6 +17,7 @@ import (
 	wxhttp "github.com/wxlogin/wxlogin/http"
 	"github.com/wxlogin/wxlogin/metrics"
 	"github.com/wxlogin/wxlogin/token"
+	"github.com/wxlogin/wxlogin/webhook"
 	"github.com/wxlogin/wxlogin/wechat"
 )
 
@@ -46,6 +47,11 @@ type Config struct {
 	Metrics *metrics.Metrics
 	Now     func() time.Time // default time.Now
 	Logger  *slog.Logger     // default: discard
+
+	// Webhooks are the business systems that receive events (webhooks.go); WebhookRetryWindow is
+	// how long failed deliveries are retried (default 24 h).
+	Webhooks           []webhook.Endpoint
+	WebhookRetryWindow time.Duration
 }
 
 // App is a wired wxlogin.
@@ -54,6 +60,8 @@ type App struct {
 	Tokens  *token.Issuer
 	Service *auth.Service
 	Handler http.Handler // the whole HTTP API
+	// Deliverer sends the webhook outbox (nil without Webhooks); the caller runs it (Run).
+	Deliverer *webhook.Deliverer
 }
 
 // New wires an App from cfg. Errors: a missing Store or Sealer, the signing keys' ("signing keys: …"), a
@@ -91,7 +99,12 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		}
 		a.Apps = append(a.Apps, auth.AppClient{App: ap, WeChat: wechat.NewClient(wc)})
 	}
+	a.Webhooks = webhookRoutes(cfg.Webhooks)
 	svc, err := auth.New(a)
+	if err != nil {
+		return nil, err
+	}
+	deliverer, err := newDeliverer(cfg, store)
 	if err != nil {
 		return nil, err
 	}
@@ -102,5 +115,5 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Metrics != nil {
 		h.Observer, h.Metrics = cfg.Metrics, cfg.Metrics.Handler()
 	}
-	return &App{Store: store, Tokens: issuer, Service: svc, Handler: wxhttp.NewServer(cfg.Logger, h, svc)}, nil
+	return &App{Store: store, Tokens: issuer, Service: svc, Handler: wxhttp.NewServer(cfg.Logger, h, svc), Deliverer: deliverer}, nil
 }

@@ -88,6 +88,9 @@ type Config struct {
 	Invalidations wxlogin.Invalidations
 	Now           func() time.Time
 	Logger        *slog.Logger
+
+	// Webhooks routes the events of audited changes to the webhook endpoints (auth/outbox.go).
+	Webhooks []WebhookRoute
 }
 
 // Service is the login service: the concerns below over one shared core. Its methods are theirs
@@ -98,6 +101,7 @@ type Service struct {
 	*Identities     // profiles, binding, unbinding, phone, open data, paid unionid
 	*Accounts       // sign-up, passwords, lock-out
 	*Administration // the admin API: search, disable, revoke, audit, pruning
+	*Webhooks       // the admin API's webhook deliveries: list, redeliver, replay
 
 	core *core
 }
@@ -171,7 +175,7 @@ func New(cfg Config) (*Service, error) {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
-	c.store = newCachedStore(cfg.Store, cfg.CacheSize, cfg.Invalidations, c.now, c.log)
+	c.store = newCachedStore(withOutbox(cfg.Store, cfg.Webhooks), cfg.CacheSize, cfg.Invalidations, c.now, c.log)
 	if c.sessionTTL <= 0 {
 		c.sessionTTL = 30 * 24 * time.Hour
 	}
@@ -204,7 +208,8 @@ func New(cfg Config) (*Service, error) {
 	}
 	sessions := &SessionKeeper{core: c}
 	return &Service{SessionKeeper: sessions, Doors: doors, Identities: &Identities{core: c}, Accounts: acc,
-		Administration: &Administration{core: c, sessions: sessions}, core: c}, nil
+		Administration: &Administration{core: c, sessions: sessions}, core: c,
+		Webhooks: &Webhooks{core: c}}, nil
 }
 
 // Run follows the other instances' cache invalidations until ctx ends (it returns at once on one

@@ -45,6 +45,10 @@ func addRoutes(mux *http.ServeMux, s *server) {
 	mux.Handle("GET /admin/v1/stats", s.adminOnly(s.handleAdminStats()))
 	mux.Handle("GET /admin/v1/apps", s.adminOnly(s.handleAdminApps()))
 	mux.Handle("GET /admin/v1/clients", s.adminOnly(s.handleAdminClients()))
+	mux.Handle("GET /admin/v1/webhooks/deliveries", s.adminOnly(s.handleAdminDeliveries()))
+	mux.Handle("GET /admin/v1/webhooks/deliveries/{id}", s.adminOnly(s.handleAdminDelivery()))
+	mux.Handle("POST /admin/v1/webhooks/deliveries/{id}/redeliver", s.adminOnly(s.handleAdminRedeliver()))
+	mux.Handle("POST /admin/v1/webhooks/replay", s.adminOnly(s.handleAdminReplay()))
 
 	// Admin console (see admin_console.go and package console).
 	mux.Handle("GET /admin/", s.handleConsole()) // the page; any other path under /admin/ is not_found

@@ -15,6 +15,7 @@ type Service interface {
 	Sessions
 	Profiles
 	Administration
+	Webhooks
 	// Ready returns nil when the service can answer (its store is reachable and migrated).
 	Ready(ctx context.Context) error
 }

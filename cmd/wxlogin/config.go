@@ -68,6 +68,10 @@ type Config struct {
 	WriteTimeout              time.Duration `yaml:"write_timeout" doc:"time from the end of the request headers to the end of the response" default:"30s"`
 	IdleTimeout               time.Duration `yaml:"idle_timeout" doc:"how long an idle keep-alive connection stays open" default:"120s"`
 	MaxHeaderBytes            int           `yaml:"max_header_bytes" doc:"largest request header block" default:"16384"`
+
+	// Events to business systems (webhooks.go).
+	Webhooks           string        `yaml:"webhooks" doc:"endpoints receiving signed events, separated by ';', each name|URL|secret[|type,type] (no types: every event but login.succeeded)" secret:"true"`
+	WebhookRetryWindow time.Duration `yaml:"webhook_retry_window" doc:"how long failed webhook deliveries are retried, with exponential backoff, before they are marked failed" default:"24h"`
 }
 
 // envName returns the environment variable of a YAML key.

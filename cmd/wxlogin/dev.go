@@ -25,6 +25,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	db := fs.String("db", "wxlogin-dev.db", "SQLite database file (created if missing; its data key sits beside it in FILE.key)")
 	var apps appFlags
 	fs.Var(&apps, "app", "a mini program, appid:secret[:platform] (repeatable; default: the demo app)")
+	var hooks appFlags
+	fs.Var(&hooks, "webhook", "a URL receiving signed events (repeatable; see docs/operations.md)")
+	hookSecret := fs.String("webhook-secret", "", "the webhooks' signing secret (default: a random one, printed)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -63,6 +66,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg.LogFormat = "text"
 	cfg.ShutdownTimeout = 5 * time.Second
 	cfg.generousRateLimits()
+	if err := devWebhooks(cfg, hooks, *hookSecret, stdout); err != nil {
+		return err
+	}
 	if err := cfg.validate(); err != nil {
 		return err
 	}
@@ -78,6 +84,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer st.Close()
 	go st.svc.Run(ctx)
+	go st.runDeliverer(ctx)
 	go newPruner(st.svc, cfg, logger).run(ctx, pruneInterval)
 
 	printDevGuide(stdout, "http://"+ln.Addr().String(), "http://"+simLn.Addr().String(), simApps[0].ID, *db)

@@ -21,6 +21,7 @@ import (
 	"github.com/wxlogin/wxlogin/redis"
 	"github.com/wxlogin/wxlogin/sqlite"
 	"github.com/wxlogin/wxlogin/token"
+	"github.com/wxlogin/wxlogin/webhook"
 	"github.com/wxlogin/wxlogin/wechatsim"
 )
 
@@ -32,6 +33,8 @@ type stack struct {
 	issuer  *token.Issuer
 	redis   *redis.Client // nil on a single instance without Redis
 	metrics *metrics.Metrics
+	// deliverer sends the webhook outbox (nil without webhooks; see webhooks.go).
+	deliverer *webhook.Deliverer
 
 	stopReload context.CancelFunc // stops the key reloader (nil when not started)
 	reloadDone chan struct{}      // closed when the key reloader has returned
@@ -190,6 +193,10 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 	if err != nil {
 		return nil, err
 	}
+	hooks, err := parseWebhooks(cfg.Webhooks)
+	if err != nil {
+		return nil, err
+	}
 	store, err := openStore(ctx, cfg.Database, logger, sqlite.WithSynchronous(cfg.SQLiteSynchronous))
 	if err != nil {
 		return nil, err
@@ -263,12 +270,13 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 		Apps: apps, WeChatBaseURL: cfg.WeChatBaseURL, WeChatHTTPClient: httpClient, WeChatTokens: tokens,
 		Issuer: cfg.Issuer, TokenTTL: cfg.AccessTokenTTL, SigningAlgorithm: cfg.SigningAlgorithm,
 		Metrics: m, Logger: logger,
+		Webhooks: hooks, WebhookRetryWindow: cfg.WebhookRetryWindow,
 	})
 	if err != nil {
 		return nil, err
 	}
 	ok = true
-	return &stack{handler: a.Handler, store: store, issuer: a.Tokens, svc: a.Service, redis: rc, metrics: m}, nil
+	return &stack{handler: a.Handler, store: store, issuer: a.Tokens, svc: a.Service, redis: rc, metrics: m, deliverer: a.Deliverer}, nil
 }
 
 // newHTTPServer returns an http.Server with limits a public login server needs (cfg's timeouts and
