@@ -141,6 +141,9 @@ type Store interface {
 	Update(ctx context.Context, fn func(tx Tx) error) error
 	// Ping returns nil when the store is reachable and migrated.
 	Ping(ctx context.Context) error
+	// Shared reports whether several instances may share this store (PostgreSQL: true; one
+	// SQLite file: false).
+	Shared() bool
 	Close() error
 }
 

@@ -1,5 +1,5 @@
-// Package postgres is wxlogin's Store for running several instances: PostgreSQL through a pgx v5
-// connection pool (pgxpool).
+// Package postgres is wxlogin's Store for running several instances: PostgreSQL through pgx v5,
+// used as a database/sql driver (pgx's stdlib), so that the SQL of package sqlstore runs on it.
 //
 // # Transactions
 //
@@ -34,23 +34,24 @@ package postgres
 
 import (
 	"context"
-	"errors"
+	"database/sql"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/sqlstore"
 )
 
 // Store is a wxlogin.Store on a PostgreSQL database. Its methods are safe for concurrent use.
 type Store struct {
-	tx // the Store's own methods: one statement each on the pool
+	*sqlstore.Tx // the Store's own methods: one statement each on the pool
 
-	pool *pgxpool.Pool
+	db   *sql.DB
 	opts options
 }
 
@@ -94,77 +95,50 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if o.logger == nil {
 		o.logger = slog.New(slog.DiscardHandler)
 	}
-	if o.maxAttempts < 1 {
-		o.maxAttempts = 1
-	}
+	o.maxAttempts = max(o.maxAttempts, 1)
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, wxlogin.Errorf(wxlogin.EINVALID, "postgres: the connection string does not parse")
 	}
-	cfg.MaxConns = o.maxConns
 	if o.schema != "" {
 		cfg.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{o.schema}.Sanitize()
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: open: %w", err)
-	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
+	db := stdlib.OpenDB(*cfg.ConnConfig) // pgxpool parses the DSN: it accepts (and here ignores) pool_* settings
+	db.SetMaxOpenConns(int(o.maxConns))
+	db.SetMaxIdleConns(int(o.maxConns))
+	db.SetConnMaxLifetime(time.Hour) // as pgxpool did: a failover or a pooler's restart is left behind
+	db.SetConnMaxIdleTime(30 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	return &Store{tx: tx{q: pool}, pool: pool, opts: o}, nil
+	return &Store{Tx: sqlstore.NewTx(dialect, db, db), db: db, opts: o}, nil
 }
 
-// Close closes the pool's connections, waiting for those in use to be released. It returns nil.
-func (s *Store) Close() error {
-	s.pool.Close()
-	return nil
-}
+// Close closes the pool's connections, waiting for those in use to be released.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Shared returns true: several instances may share one PostgreSQL database.
+func (s *Store) Shared() bool { return true }
 
 // Ping returns nil when the database answers and every embedded migration has been applied, and
 // an error otherwise (also after Close).
-func (s *Store) Ping(ctx context.Context) error {
-	if err := s.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("postgres: ping: %w", err)
-	}
-	ok, err := s.Migrated(ctx)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return errors.New("postgres: database is not migrated")
-	}
-	return nil
-}
+func (s *Store) Ping(ctx context.Context) error { return dialect.Ping(ctx, schema, s.db) }
 
-// Update runs fn in one SERIALIZABLE transaction and commits when fn returns nil; when fn returns
-// an error or panics, everything it wrote is rolled back and fn's error is returned unchanged (the
-// panic goes on). When PostgreSQL fails the transaction with a serialization failure or deadlock,
-// Update runs fn again with backoff, up to the configured number of attempts; the last attempt's
-// error is returned.
+// Update runs fn in one SERIALIZABLE transaction and commits when fn returns nil; when fn fails or
+// panics, all it wrote is rolled back and its error returned unchanged (the panic goes on). On a
+// serialization failure or deadlock it runs fn again with backoff (see the package doc).
 func (s *Store) Update(ctx context.Context, fn func(tx wxlogin.Tx) error) error {
-	backoff := 2 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		retry, err := s.update(ctx, fn)
-		if err == nil || !retry || ctx.Err() != nil {
-			return err
-		}
-		if attempt >= s.opts.maxAttempts {
-			s.opts.logger.WarnContext(ctx, "postgres: transaction kept conflicting, giving up", "attempts", attempt)
-			return &conflictError{last: err}
-		}
-		s.opts.logger.DebugContext(ctx, "postgres: transaction conflicted, retrying", "attempt", attempt)
-		wait := backoff/2 + rand.N(backoff) // jitter, so competing transactions do not retry in step
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return err
-		case <-timer.C:
-		}
-		backoff = min(2*backoff, 100*time.Millisecond)
+	exhausted, err := sqlstore.Backoff(ctx, s.opts.maxAttempts, 2*time.Millisecond, 100*time.Millisecond,
+		func() (bool, error) { return s.update(ctx, fn) },
+		func(attempt int) {
+			s.opts.logger.DebugContext(ctx, "postgres: transaction conflicted, retrying", "attempt", attempt)
+		})
+	if exhausted {
+		s.opts.logger.WarnContext(ctx, "postgres: transaction kept conflicting, giving up", "attempts", s.opts.maxAttempts)
+		return &conflictError{last: err}
 	}
+	return err
 }
 
 // errBusy is what a caller learns of a transaction that kept conflicting with concurrent ones: a
@@ -181,24 +155,23 @@ func (e *conflictError) Unwrap() []error { return []error{errBusy, e.last} }
 
 // update is one attempt of Update: it returns whether running fn again may succeed, and the error.
 func (s *Store) update(ctx context.Context, fn func(tx wxlogin.Tx) error) (retry bool, err error) {
-	pgTx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
+	sqlTx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelSerializable})
 	if err != nil {
 		return isRetryable(err), fmt.Errorf("postgres: begin: %w", err)
 	}
 	done := false
 	defer func() {
-		if !done { // also on panic
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			pgTx.Rollback(rctx) // a failed rollback closes the connection; nothing to add to the error
+		if !done { // also on panic; a failed rollback closes the connection: nothing to add to the error
+			sqlTx.Rollback()
 		}
 	}()
-	if err := fn(&tx{q: pgTx, retry: &retry}); err != nil {
-		return retry, err
+	tx, retried := sqlstore.NewAttempt(dialect, sqlTx)
+	if err := fn(tx); err != nil {
+		return retried(), err
 	}
 	done = true
-	if err := pgTx.Commit(ctx); err != nil {
-		return retry || isRetryable(err), fmt.Errorf("postgres: commit: %w", err)
+	if err := sqlTx.Commit(); err != nil {
+		return retried() || isRetryable(err), fmt.Errorf("postgres: commit: %w", err)
 	}
 	return false, nil
 }

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/sqlstore"
 )
 
 // Group commit. With synchronous=FULL every commit waits for an fsync, which on common disks takes
@@ -197,7 +198,7 @@ func (c *committer) run1(batch []*commitRequest, results []commitResult, careful
 			continue
 		}
 		if !careful {
-			results[i] = runFn(req.fn, &tx{r: q, w: q})
+			results[i] = runFn(req.fn, sqlstore.NewTx(dialect, q, q))
 			if failed(results[i]) {
 				sqlTx.Rollback()
 				// Alone in its batch, the fn's outcome is final; else the others run again.
@@ -209,7 +210,7 @@ func (c *committer) run1(batch []*commitRequest, results []commitResult, careful
 			sqlTx.Rollback()
 			return failAll(fmt.Errorf("sqlite: savepoint: %w", err))
 		}
-		results[i] = runFn(req.fn, &tx{r: q, w: q})
+		results[i] = runFn(req.fn, sqlstore.NewTx(dialect, q, q))
 		if failed(results[i]) {
 			if err := exec("ROLLBACK TO wxlogin_update"); err != nil {
 				// SQLite already rolled the whole transaction back (e.g. after an I/O error).

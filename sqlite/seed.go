@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/sqlstore"
 )
 
 // Seed writes users, identities, sessions and refresh tokens in one transaction, with multi-row
@@ -24,33 +25,10 @@ func (s *Store) Seed(ctx context.Context, users []*wxlogin.User, ids []*wxlogin.
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
 	defer t.Rollback()
-	err = insertRows(ctx, t, "users", userCols, len(users), func(i int) []any {
-		u := users[i]
-		return []any{u.ID, u.Nickname, u.AvatarURL, u.UnionID, u.Phone, u.PhoneCountryCode,
-			timeArg(u.PhoneVerifiedAt), boolArg(u.Disabled), timeArg(u.CreatedAt), timeArg(u.UpdatedAt)}
-	})
-	if err == nil {
-		err = insertRows(ctx, t, "wechat_identities", identityCols, len(ids), func(i int) []any {
-			id := ids[i]
-			return []any{id.AppID, id.OpenID, id.UnionID, id.UserID, id.SessionKey, timeArg(id.SessionKeyUpdatedAt),
-				timeArg(id.CreatedAt), timeArg(id.UpdatedAt)}
-		})
-	}
-	if err == nil {
-		err = insertRows(ctx, t, "sessions", sessionCols, len(sessions), func(i int) []any {
-			x := sessions[i]
-			return []any{x.ID, x.UserID, x.AppID, x.Method, x.UserAgent, x.IP, timeArg(x.CreatedAt),
-				timeArg(x.LastSeenAt), timeArg(x.ExpiresAt), timeArg(x.RevokedAt)}
-		})
-	}
-	if err == nil {
-		err = insertRows(ctx, t, "refresh_tokens", refreshCols, len(tokens), func(i int) []any {
-			x := tokens[i]
-			return []any{x.Hash, x.SessionID, timeArg(x.CreatedAt), timeArg(x.ExpiresAt), timeArg(x.UsedAt)}
-		})
-	}
-	if err != nil {
-		return dbErr("seed", "user or session", err)
+	for _, table := range dialect.SeedTables(users, ids, sessions, tokens) {
+		if err := insertRows(ctx, t, table); err != nil {
+			return dialect.Err("seed", "user or session", err)
+		}
 	}
 	if err := t.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", err)
@@ -58,10 +36,10 @@ func (s *Store) Seed(ctx context.Context, users []*wxlogin.User, ids []*wxlogin.
 	return nil
 }
 
-// insertRows inserts n rows of cols into table, up to seedChunk rows per statement.
-func insertRows(ctx context.Context, t *sql.Tx, table, cols string, n int, row func(i int) []any) error {
+// insertRows inserts the rows of table, up to seedChunk rows per statement.
+func insertRows(ctx context.Context, t *sql.Tx, table sqlstore.SeedTable) error {
 	const seedChunk = 200
-	ncols := strings.Count(cols, ",") + 1
+	ncols := strings.Count(table.Cols, ",") + 1
 	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", ncols), ", ") + ")"
 	var full *sql.Stmt
 	defer func() {
@@ -70,13 +48,13 @@ func insertRows(ctx context.Context, t *sql.Tx, table, cols string, n int, row f
 		}
 	}()
 	args := make([]any, 0, seedChunk*ncols)
-	for start := 0; start < n; start += seedChunk {
-		end := min(start+seedChunk, n)
+	for start := 0; start < table.N; start += seedChunk {
+		end := min(start+seedChunk, table.N)
 		args = args[:0]
 		for i := start; i < end; i++ {
-			args = append(args, row(i)...)
+			args = append(args, table.Row(i)...)
 		}
-		q := "INSERT INTO " + table + " (" + cols + ") VALUES " + strings.TrimSuffix(strings.Repeat(one+", ", end-start), ", ")
+		q := "INSERT INTO " + table.Name + " (" + table.Cols + ") VALUES " + strings.TrimSuffix(strings.Repeat(one+", ", end-start), ", ")
 		var err error
 		if end-start == seedChunk {
 			if full == nil {

@@ -37,21 +37,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
+	_ "modernc.org/sqlite" // the "sqlite" driver
 
 	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/sqlstore"
 )
 
 // Store is a wxlogin.Store on one SQLite database file. Its methods are safe for concurrent use.
 type Store struct {
-	tx // the Store's own methods: reads on reader, writes on writer, each in its own transaction
+	*sqlstore.Tx // the Store's own methods: reads on reader, writes on writer, each in its own transaction
 
 	writer  *sql.DB // one connection; all writes and every Update
 	reader  *sql.DB // query_only pool for the Store's plain reads
@@ -105,15 +102,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if o.logger == nil {
 		o.logger = slog.New(slog.DiscardHandler)
 	}
-	if o.readers < 1 {
-		o.readers = 1
-	}
-	if o.maxAttempts < 1 {
-		o.maxAttempts = 1
-	}
-	if o.busyTimeout < 0 {
-		o.busyTimeout = 0
-	}
+	o.readers, o.maxAttempts, o.busyTimeout = max(o.readers, 1), max(o.maxAttempts, 1), max(o.busyTimeout, 0)
 	if o.synchronous != "FULL" && o.synchronous != "NORMAL" {
 		return nil, wxlogin.Errorf(wxlogin.EINVALID, "sqlite: synchronous must be FULL or NORMAL")
 	}
@@ -121,25 +110,14 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, wxlogin.Errorf(wxlogin.EINVALID, "sqlite: database path must be a plain file name")
 	}
 
-	common := url.Values{}
-	common.Set("_busy_timeout", strconv.FormatInt(o.busyTimeout.Milliseconds(), 10))
-	common.Set("_foreign_keys", "1")
-	common.Set("_synchronous", o.synchronous) // see the package doc: FULL (default) is durability over speed
-
-	w := url.Values{}
-	for k, v := range common {
-		w[k] = v
-	}
-	w.Set("_journal_mode", "WAL")
-	w.Set("_txlock", "immediate")
-	writer, err := sql.Open("sqlite", path+"?"+w.Encode())
+	// See the package doc: synchronous FULL (default) is durability over speed.
+	common := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=1&_synchronous=%s", o.busyTimeout.Milliseconds(), o.synchronous)
+	writer, err := sql.Open("sqlite", path+"?"+common+"&_journal_mode=WAL&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open writer: %w", err)
 	}
-	writer.SetMaxOpenConns(1)
+	writer.SetMaxOpenConns(1) // and never closed while idle (the default): statements are prepared on it
 	writer.SetMaxIdleConns(1)
-	writer.SetConnMaxLifetime(0)
-	writer.SetConnMaxIdleTime(0)
 	// Connect now: this creates the file and switches it to WAL before any reader opens it.
 	var mode string
 	if err := writer.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
@@ -151,9 +129,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: journal_mode is %q, want wal", path, mode)
 	}
 
-	r := common
-	r.Set("_query_only", "1")
-	reader, err := sql.Open("sqlite", path+"?"+r.Encode())
+	reader, err := sql.Open("sqlite", path+"?"+common+"&_query_only=1")
 	if err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open reader: %w", err)
@@ -165,7 +141,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		reader.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	return &Store{tx: tx{r: reader, w: writer}, writer: writer, reader: reader, commits: newCommitter(writer), opts: o}, nil
+	return &Store{Tx: sqlstore.NewTx(dialect, reader, writer), writer: writer, reader: reader, commits: newCommitter(writer), opts: o}, nil
 }
 
 // Close waits for the group transaction in progress, then closes both connection pools.
@@ -176,62 +152,23 @@ func (s *Store) Close() error {
 
 // Ping returns nil when the database answers on both pools and every embedded migration has been
 // applied, and an error otherwise.
-func (s *Store) Ping(ctx context.Context) error {
-	if err := s.writer.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlite: ping writer: %w", err)
-	}
-	if err := s.reader.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlite: ping reader: %w", err)
-	}
-	ok, err := s.Migrated(ctx)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return errors.New("sqlite: database is not migrated")
-	}
-	return nil
-}
+func (s *Store) Ping(ctx context.Context) error { return dialect.Ping(ctx, schema, s.writer, s.reader) }
 
-// Update runs fn in a BEGIN IMMEDIATE transaction on the writer connection (shared with the other
-// Updates waiting at that moment, each in its own savepoint: see groupcommit.go) and returns nil
-// once that transaction is committed; when fn returns an error or panics, everything it wrote is
-// rolled back and fn's error is returned unchanged (its panic re-raised). When beginning, fn or committing fails with SQLITE_BUSY or
-// SQLITE_LOCKED (another process holds the file's write lock past the busy timeout), Update rolls
-// back and runs fn again, with backoff, up to the configured number of attempts.
+// Update runs fn in a BEGIN IMMEDIATE transaction on the writer (shared with the Updates waiting
+// then: see groupcommit.go) and returns nil once it is committed; when fn fails or panics, all it
+// wrote is rolled back and its error returned unchanged (its panic re-raised). On SQLITE_BUSY or
+// SQLITE_LOCKED (another process holds the write lock) Update runs fn again, with backoff.
 func (s *Store) Update(ctx context.Context, fn func(tx wxlogin.Tx) error) error {
-	backoff := 5 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		err := s.update(ctx, fn)
-		if err == nil || !isBusy(err) || attempt >= s.opts.maxAttempts || ctx.Err() != nil {
-			return err
-		}
-		s.opts.logger.WarnContext(ctx, "sqlite: database busy, retrying transaction", "attempt", attempt)
-		wait := backoff/2 + rand.N(backoff) // jitter, so competing processes do not retry in step
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return err
-		case <-timer.C:
-		}
-		backoff = min(2*backoff, 500*time.Millisecond)
-	}
+	_, err := sqlstore.Backoff(ctx, s.opts.maxAttempts, 5*time.Millisecond, 500*time.Millisecond,
+		func() (bool, error) {
+			err := s.commits.do(ctx, fn)
+			return isBusy(err), err
+		},
+		func(attempt int) {
+			s.opts.logger.WarnContext(ctx, "sqlite: database busy, retrying transaction", "attempt", attempt)
+		})
+	return err
 }
 
-func (s *Store) update(ctx context.Context, fn func(tx wxlogin.Tx) error) error {
-	return s.commits.do(ctx, fn)
-}
-
-// isBusy reports whether err is SQLite telling us another connection holds a lock we need.
-func isBusy(err error) bool {
-	var e *sqlite.Error
-	if !errors.As(err, &e) {
-		return false
-	}
-	switch e.Code() & 0xff {
-	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
-		return true
-	}
-	return false
-}
+// Shared returns false: one SQLite file serves one instance.
+func (s *Store) Shared() bool { return false }

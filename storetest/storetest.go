@@ -16,6 +16,9 @@
 //     precision (the suite only stores microsecond-precise times); the zero time stays zero, and
 //     a non-zero time is never mistaken for zero (the Unix epoch included).
 //   - Empty optional fields round-trip as empty (nil and empty []byte are the same).
+//   - Conflicts and missing parents have fixed messages naming what broke ("username is taken",
+//     "session not found"), never a value.
+//   - Rows without a creation time sort as the oldest.
 //   - Update methods overwrite every field of the row named by its key.
 //   - DeleteUser cascades to the account, identities, sessions and their refresh tokens.
 //   - RevokeUserSessions touches only sessions active at the given time and returns their ids (in
@@ -83,6 +86,8 @@ func RunTests(t *testing.T, newStore func(t *testing.T) wxlogin.Store) {
 		{"PruneAuditEvents", testPruneAuditEvents},
 		{"PruneMany", testPruneMany},
 		{"PruneSessions", testPruneSessions},
+		{"ConflictMessages", testConflictMessages},
+		{"OrderingOfZeroTimes", testOrderingOfZeroTimes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })

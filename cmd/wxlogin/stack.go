@@ -244,7 +244,7 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 	}
 	if rc != nil {
 		inval = rc.Invalidations()
-	} else if _, shared := store.(*postgres.Store); shared {
+	} else if store.Shared() {
 		cacheSize = -1
 	}
 	lockout, err := cfg.lockout()

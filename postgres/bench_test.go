@@ -1,0 +1,43 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/wxlogin/wxlogin/postgres"
+	"github.com/wxlogin/wxlogin/storetest"
+)
+
+func BenchmarkLoginTx(b *testing.B) {
+	dsn := os.Getenv("WXLOGIN_TEST_POSTGRES")
+	if dsn == "" {
+		b.Skip("WXLOGIN_TEST_POSTGRES not set")
+	}
+	ctx := context.Background()
+	buf := make([]byte, 8)
+	rand.Read(buf)
+	schema := "wxl_bench_" + hex.EncodeToString(buf)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+	s, err := postgres.Open(ctx, dsn, postgres.WithSchema(schema), postgres.WithMaxConns(16))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	storetest.BenchmarkLoginTx(b, s)
+}
