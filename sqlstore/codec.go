@@ -66,6 +66,7 @@ func init() {
 		{"sessions_pkey", "sessions.id", "session already exists"},
 		{"refresh_tokens_pkey", "refresh_tokens.hash", "refresh token already exists"},
 		{"signing_keys_pkey", "signing_keys.id", "signing key already exists"},
+		{"events_id", "events.id", "event already exists"},
 	} {
 		conflicts[c[0]], conflicts[c[1]] = c[2], c[2]
 	}

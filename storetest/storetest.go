@@ -88,6 +88,9 @@ func RunTests(t *testing.T, newStore func(t *testing.T) wxlogin.Store) {
 		{"PruneSessions", testPruneSessions},
 		{"ConflictMessages", testConflictMessages},
 		{"OrderingOfZeroTimes", testOrderingOfZeroTimes},
+		{"OutboxEvents", testOutboxEvents},
+		{"OutboxLeases", testOutboxLeases},
+		{"OutboxRedeliver", testOutboxRedeliver},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
