@@ -40,7 +40,9 @@ func newOutboxEnv(t *testing.T, apps ...*fakeWeChat) *ruleEnv {
 		e.apps[a.appid] = a
 		clients = append(clients, AppClient{App: wxlogin.App{ID: a.appid}, WeChat: a})
 	}
-	only := func(types ...string) func(string) bool { return func(t string) bool { return slices.Contains(types, t) } }
+	only := func(types ...string) func(string) bool {
+		return func(t string) bool { return slices.Contains(types, t) }
+	}
 	e.svc, err = New(Config{Store: st, Tokens: issuer, Sealer: ring, Apps: clients, Signup: true, Now: e.clock,
 		Argon2: Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1},
 		Webhooks: []WebhookRoute{
