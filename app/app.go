@@ -99,7 +99,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		}
 		a.Apps = append(a.Apps, auth.AppClient{App: ap, WeChat: wechat.NewClient(wc)})
 	}
-	a.Webhooks = webhookRoutes(cfg.Webhooks)
+	a.Webhooks = append(a.Webhooks, webhookRoutes(cfg.Webhooks)...)
 	svc, err := auth.New(a)
 	if err != nil {
 		return nil, err
