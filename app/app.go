@@ -49,9 +49,12 @@ type Config struct {
 	Logger  *slog.Logger     // default: discard
 
 	// Webhooks are the business systems that receive events (webhooks.go); WebhookRetryWindow is
-	// how long failed deliveries are retried (default 24 h).
+	// how long failed deliveries are retried (default 24 h), WebhookMinBackoff the first wait
+	// (default 10 s), WebhookTimeout the bound of one delivery (default 10 s).
 	Webhooks           []webhook.Endpoint
 	WebhookRetryWindow time.Duration
+	WebhookMinBackoff  time.Duration
+	WebhookTimeout     time.Duration
 }
 
 // App is a wired wxlogin.

@@ -20,7 +20,8 @@ func newDeliverer(cfg Config, store wxlogin.Store) (*webhook.Deliverer, error) {
 	if len(cfg.Webhooks) == 0 {
 		return nil, nil
 	}
-	wc := webhook.Config{Store: store, Endpoints: cfg.Webhooks, RetryWindow: cfg.WebhookRetryWindow, Now: cfg.Now, Logger: cfg.Logger}
+	wc := webhook.Config{Store: store, Endpoints: cfg.Webhooks, RetryWindow: cfg.WebhookRetryWindow, MinBackoff: cfg.WebhookMinBackoff, Timeout: cfg.WebhookTimeout,
+		Now: cfg.Now, Logger: cfg.Logger}
 	if cfg.Metrics != nil {
 		wc.Observer = cfg.Metrics
 	}

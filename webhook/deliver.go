@@ -52,10 +52,16 @@ type Observer interface {
 type Config struct {
 	Store     wxlogin.Store
 	Endpoints []Endpoint
-	Client    *http.Client // default: 10 s timeout, no redirects followed
+	// Timeout bounds one delivery (default 10 s). Client, when set, should have the same timeout.
+	Timeout time.Duration
+	Client  *http.Client // default: Timeout, no redirects followed
 	// RetryWindow is how long failed deliveries are retried, from their event's time (default 24 h).
 	RetryWindow time.Duration
-	// Lease is how long a worker holds a delivery it sends (default 30 s; more than Client's timeout).
+	// MinBackoff is the wait after a first failed attempt, doubled after each next one up to an
+	// hour (default 10 s).
+	MinBackoff time.Duration
+	// Lease is how long a worker holds a delivery it sends (default 2×Timeout + 1 s): a worker that
+	// dies mid-delivery delays its deliveries by at most that much.
 	Lease time.Duration
 	// Poll is how often the outbox is checked when idle (default 1 s).
 	Poll time.Duration
@@ -89,15 +95,21 @@ func New(cfg Config) (*Deliverer, error) {
 		}
 		d.endpoints[e.Name] = e
 	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
 	if cfg.Client == nil {
-		cfg.Client = &http.Client{Timeout: 10 * time.Second,
+		cfg.Client = &http.Client{Timeout: cfg.Timeout,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	if cfg.RetryWindow <= 0 {
 		cfg.RetryWindow = 24 * time.Hour
 	}
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = 10 * time.Second
+	}
 	if cfg.Lease <= 0 {
-		cfg.Lease = 30 * time.Second
+		cfg.Lease = 2*cfg.Timeout + time.Second
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
@@ -215,7 +227,7 @@ func (d *Deliverer) deliver(ctx context.Context, dl *wxlogin.Delivery) {
 		dl.Status, dl.DeliveredAt, dl.LastError = wxlogin.DeliveryDelivered, end, ""
 	} else {
 		a.Error, dl.LastError = sendErr.Error(), sendErr.Error()
-		dl.NextAt = end.Add(Backoff(dl.Attempts))
+		dl.NextAt = end.Add(Backoff(d.cfg.MinBackoff, dl.Attempts))
 		if dl.NextAt.Sub(dl.CreatedAt) > d.cfg.RetryWindow {
 			dl.Status = wxlogin.DeliveryFailed
 		}
@@ -270,10 +282,10 @@ func (d *Deliverer) send(ctx context.Context, dl *wxlogin.Delivery) (int, error)
 	return resp.StatusCode, nil
 }
 
-// Backoff returns the wait after the attempts-th failed attempt: 10 s doubling to at most an
+// Backoff returns the wait after the attempts-th failed attempt: base doubling to at most an
 // hour, with up to 10% jitter.
-func Backoff(attempts int) time.Duration {
-	d := 10 * time.Second
+func Backoff(base time.Duration, attempts int) time.Duration {
+	d := base
 	for i := 1; i < attempts && d < time.Hour; i++ {
 		d *= 2
 	}

@@ -62,7 +62,7 @@ func TestVerify(t *testing.T) {
 func TestBackoffGrowsToAnHour(t *testing.T) {
 	prev := time.Duration(0)
 	for n := 1; n <= 12; n++ {
-		b := webhook.Backoff(n)
+		b := webhook.Backoff(10*time.Second, n)
 		base := min(10*time.Second<<(n-1), time.Hour)
 		if b < base || b > base+base/10 {
 			t.Fatalf("Backoff(%d) = %v, want in [%v, %v]", n, b, base, base+base/10)

@@ -72,6 +72,8 @@ type Config struct {
 	// Events to business systems (webhooks.go).
 	Webhooks           string        `yaml:"webhooks" doc:"endpoints receiving signed events, separated by ';', each name|URL|secret[|type,type] (no types: every event but login.succeeded)" secret:"true"`
 	WebhookRetryWindow time.Duration `yaml:"webhook_retry_window" doc:"how long failed webhook deliveries are retried, with exponential backoff, before they are marked failed" default:"24h"`
+	WebhookRetryMin    time.Duration `yaml:"webhook_retry_min" doc:"wait after a first failed webhook delivery; it doubles after each next failure, up to an hour" default:"10s"`
+	WebhookTimeout     time.Duration `yaml:"webhook_timeout" doc:"time one webhook delivery may take; a delivery is leased for twice that plus a second, so an instance that dies mid-delivery delays it by at most that much" default:"10s"`
 }
 
 // envName returns the environment variable of a YAML key.

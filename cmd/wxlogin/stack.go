@@ -270,7 +270,8 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 		Apps: apps, WeChatBaseURL: cfg.WeChatBaseURL, WeChatHTTPClient: httpClient, WeChatTokens: tokens,
 		Issuer: cfg.Issuer, TokenTTL: cfg.AccessTokenTTL, SigningAlgorithm: cfg.SigningAlgorithm,
 		Metrics: m, Logger: logger,
-		Webhooks: hooks, WebhookRetryWindow: cfg.WebhookRetryWindow,
+		Webhooks: hooks, WebhookRetryWindow: cfg.WebhookRetryWindow, WebhookMinBackoff: cfg.WebhookRetryMin,
+		WebhookTimeout: cfg.WebhookTimeout,
 	})
 	if err != nil {
 		return nil, err
