@@ -228,4 +228,16 @@ type Tx interface {
 	Redeliver(ctx context.Context, r Redelivery, now time.Time) (int64, error)
 	// DeliveryBacklog returns the number of pending deliveries and the oldest one's event time.
 	DeliveryBacklog(ctx context.Context) (DeliveryBacklog, error)
+
+	// Account deletion (issue 18).
+	// ScheduleDeletion schedules the user's deletion at due (replacing an earlier schedule):
+	// ENOTFOUND without the user.
+	ScheduleDeletion(ctx context.Context, userID string, due time.Time) error
+	// DueDeletions returns at most limit ids of users whose deletion is due at now, soonest first.
+	DueDeletions(ctx context.Context, now time.Time, limit int) ([]string, error)
+	// ForgetUser deletes the user with everything that is theirs (as DeleteUser, and its scheduled
+	// deletion), replaces its id by pseudonym in the audit trail (subject and actor) and clears those
+	// events' session, IP, user agent and detail, and clears the data of its outbox events. ENOTFOUND
+	// without the user.
+	ForgetUser(ctx context.Context, userID, pseudonym string) error
 }

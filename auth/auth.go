@@ -91,6 +91,8 @@ type Config struct {
 
 	// Webhooks routes the events of audited changes to the webhook endpoints (auth/outbox.go).
 	Webhooks []WebhookRoute
+	// DeletionGrace is how long after DeleteMe an account is deleted (0: at once; auth/deletion.go).
+	DeletionGrace time.Duration
 }
 
 // Service is the login service: the concerns below over one shared core. Its methods are theirs
@@ -102,6 +104,7 @@ type Service struct {
 	*Accounts       // sign-up, passwords, lock-out
 	*Administration // the admin API: search, disable, revoke, audit, pruning
 	*Webhooks       // the admin API's webhook deliveries: list, redeliver, replay
+	*Deletions      // account deletion: by the user after a grace period, by operators at once
 
 	core *core
 }
@@ -209,7 +212,7 @@ func New(cfg Config) (*Service, error) {
 	sessions := &SessionKeeper{core: c}
 	return &Service{SessionKeeper: sessions, Doors: doors, Identities: &Identities{core: c}, Accounts: acc,
 		Administration: &Administration{core: c, sessions: sessions}, core: c,
-		Webhooks: &Webhooks{core: c}}, nil
+		Webhooks: &Webhooks{core: c}, Deletions: &Deletions{core: c, accounts: acc, grace: cfg.DeletionGrace}}, nil
 }
 
 // Run follows the other instances' cache invalidations until ctx ends (it returns at once on one

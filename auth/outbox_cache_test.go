@@ -8,7 +8,7 @@ import (
 
 // The outbox's Tx methods in TestEveryWriteInvalidates: the outbox is never cached.
 func init() {
-	for _, m := range []string{"Event", "Deliveries", "DeliveryAttempts", "DeliveryBacklog"} {
+	for _, m := range []string{"Event", "Deliveries", "DeliveryAttempts", "DeliveryBacklog", "DueDeletions"} {
 		txReads[m] = true
 	}
 	addEvent := func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
@@ -34,6 +34,12 @@ func init() {
 		d.Status, d.Attempts, d.DeliveredAt = wxlogin.DeliveryDelivered, 1, f.now
 		return tx.FinishDelivery(ctx, "w", d, &wxlogin.DeliveryAttempt{Time: f.now, StatusCode: 200})
 	}, why: "a delivery's outcome changes only the delivery"}
+	txWrites["ScheduleDeletion"] = txWrite{do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
+		return tx.ScheduleDeletion(ctx, f.u, f.now)
+	}, why: "a schedule changes nothing cached until the deletion (ForgetUser) runs"}
+	txWrites["ForgetUser"] = txWrite{do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
+		return tx.ForgetUser(ctx, f.u, "del_x")
+	}, touches: func(f *cacheFixture) []string { return []string{keyUser + f.u, keySession + f.s} }}
 	txWrites["Redeliver"] = txWrite{do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
 		if err := addEvent(ctx, tx, f); err != nil {
 			return err

@@ -15,12 +15,18 @@ import (
 	"github.com/wxlogin/wxlogin/token"
 )
 
-// newOutboxEnv is newRuleEnv with webhook routes: "all" (no filter: every type but
+// newOutboxEnv is newRuleEnv with a deletion grace period and webhook routes: "all" (no filter: every type but
 // login.succeeded), "logins" (only login.succeeded) and "deletions" (user.deleted, user.merged).
-func newOutboxEnv(t *testing.T, apps ...*fakeWeChat) *ruleEnv {
+func newOutboxEnv(t *testing.T, grace time.Duration, apps ...*fakeWeChat) *ruleEnv {
+	t.Helper()
+	return newOutboxEnvAt(t, filepath.Join(t.TempDir(), "db.sqlite"), grace, apps...)
+}
+
+// newOutboxEnvAt is newOutboxEnv with its SQLite database at path.
+func newOutboxEnvAt(t *testing.T, path string, grace time.Duration, apps ...*fakeWeChat) *ruleEnv {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"))
+	st, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +50,7 @@ func newOutboxEnv(t *testing.T, apps ...*fakeWeChat) *ruleEnv {
 		return func(t string) bool { return slices.Contains(types, t) }
 	}
 	e.svc, err = New(Config{Store: st, Tokens: issuer, Sealer: ring, Apps: clients, Signup: true, Now: e.clock,
-		Argon2: Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1},
+		Argon2: Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1}, DeletionGrace: grace,
 		Webhooks: []WebhookRoute{
 			{Endpoint: "all", Wants: func(t string) bool { return t != "login.succeeded" }},
 			{Endpoint: "logins", Wants: only("login.succeeded")},
@@ -78,7 +84,7 @@ func outbox(t *testing.T, s wxlogin.Store) []string {
 
 func TestOutboxWritesTheEventsOfCommittedChanges(t *testing.T) {
 	ctx := context.Background()
-	e := newOutboxEnv(t, newFakeWeChat("wxa", true), newFakeWeChat("wxc", false))
+	e := newOutboxEnv(t, 0, newFakeWeChat("wxa", true), newFakeWeChat("wxc", false))
 	want := []string{}
 	check := func(step string, more ...string) {
 		t.Helper()

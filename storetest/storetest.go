@@ -91,6 +91,8 @@ func RunTests(t *testing.T, newStore func(t *testing.T) wxlogin.Store) {
 		{"OutboxEvents", testOutboxEvents},
 		{"OutboxLeases", testOutboxLeases},
 		{"OutboxRedeliver", testOutboxRedeliver},
+		{"DeletionSchedule", testDeletionSchedule},
+		{"ForgetUser", testForgetUser},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
