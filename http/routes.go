@@ -23,6 +23,7 @@ func addRoutes(mux *http.ServeMux, s *server) {
 	mux.Handle("POST /v1/me/phone", s.authenticated(s.limitPhone(s.handleSetPhone())))
 	mux.Handle("GET /v1/me/sessions", s.authenticated(s.handleSessions()))
 	mux.Handle("DELETE /v1/me/sessions/{id}", s.authenticated(s.handleRevokeSession()))
+	mux.Handle("DELETE /v1/me", s.authenticated(s.handleDeleteMe()))
 
 	// Business-service facing.
 	mux.Handle("GET /.well-known/jwks.json", s.handleJWKS())
@@ -49,6 +50,7 @@ func addRoutes(mux *http.ServeMux, s *server) {
 	mux.Handle("GET /admin/v1/webhooks/deliveries/{id}", s.adminOnly(s.handleAdminDelivery()))
 	mux.Handle("POST /admin/v1/webhooks/deliveries/{id}/redeliver", s.adminOnly(s.handleAdminRedeliver()))
 	mux.Handle("POST /admin/v1/webhooks/replay", s.adminOnly(s.handleAdminReplay()))
+	mux.Handle("DELETE /admin/v1/users/{id}", s.adminOnly(s.handleAdminDeleteUser()))
 
 	// Admin console (see admin_console.go and package console).
 	mux.Handle("GET /admin/", s.handleConsole()) // the page; any other path under /admin/ is not_found

@@ -16,6 +16,7 @@ type Service interface {
 	Profiles
 	Administration
 	Webhooks
+	Deletions
 	// Ready returns nil when the service can answer (its store is reachable and migrated).
 	Ready(ctx context.Context) error
 }

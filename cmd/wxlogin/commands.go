@@ -81,6 +81,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	st.startKeyReloader(ctx, cfg.KeyReload, logger)
 	go st.svc.Run(ctx)
 	go st.runDeliverer(ctx)
+	go runDeletions(ctx, st.svc, time.Minute, logger)
 	go newPruner(st.svc, cfg, logger).run(ctx, pruneInterval)
 	logger.Info("wxlogin serving", "addr", ln.Addr().String(), "version", version)
 	fmt.Fprintf(stdout, "wxlogin listening on http://%s\n", ln.Addr())

@@ -28,6 +28,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var hooks appFlags
 	fs.Var(&hooks, "webhook", "a URL receiving signed events (repeatable; see docs/operations.md)")
 	hookSecret := fs.String("webhook-secret", "", "the webhooks' signing secret (default: a random one, printed)")
+	grace := fs.Duration("deletion-grace", 0, "how long after DELETE /v1/me an account is deleted (dev default: at once)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -66,6 +67,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg.LogFormat = "text"
 	cfg.ShutdownTimeout = 5 * time.Second
 	cfg.generousRateLimits()
+	cfg.DeletionGrace = *grace
 	if err := devWebhooks(cfg, hooks, *hookSecret, stdout); err != nil {
 		return err
 	}
@@ -85,6 +87,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer st.Close()
 	go st.svc.Run(ctx)
 	go st.runDeliverer(ctx)
+	go runDeletions(ctx, st.svc, time.Minute, logger)
 	go newPruner(st.svc, cfg, logger).run(ctx, pruneInterval)
 
 	printDevGuide(stdout, "http://"+ln.Addr().String(), "http://"+simLn.Addr().String(), simApps[0].ID, *db)

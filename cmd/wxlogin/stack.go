@@ -263,7 +263,7 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 		Auth: auth.Config{Store: store, Sealer: ring, Codes: codes, CodeWindow: cfg.CodeWindow, CacheSize: cacheSize, Invalidations: inval,
 			SessionTTL: cfg.SessionTTL, Signup: cfg.Signup, PhoneLogin: cfg.PhoneLogin, CloudRun: cfg.CloudRunLogin,
 			Argon2:  auth.Argon2Params{Memory: cfg.Argon2Memory, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads},
-			Lockout: lockout},
+			Lockout: lockout, DeletionGrace: cfg.DeletionGrace},
 		HTTP: wxhttp.Config{IntrospectionClients: clients, Issuer: cfg.Issuer, TrustProxyHeaders: cfg.TrustProxyHeaders,
 			MaxBodyBytes: cfg.MaxBodyBytes, RateLimits: limits, Limiter: limiter, MaxConcurrent: cfg.MaxConcurrentRequests,
 			AdminTokens: admins, Ready: readyChecks(store, rc)},

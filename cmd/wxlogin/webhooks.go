@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/auth"
@@ -89,4 +91,24 @@ func devWebhooks(cfg *Config, urls []string, secret string, stdout io.Writer) er
 	cfg.Webhooks = strings.Join(entries, ";")
 	_, err := parseWebhooks(cfg.Webhooks)
 	return err
+}
+
+// runDeletions deletes the accounts whose deletion grace period is over, every interval until ctx
+// ends, logging how many.
+func runDeletions(ctx context.Context, svc *auth.Service, every time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n, err := svc.RunDeletions(ctx)
+		if err != nil && ctx.Err() == nil {
+			logger.ErrorContext(ctx, "account deletions", "err", err)
+		} else if n > 0 {
+			logger.InfoContext(ctx, "accounts deleted after their grace period", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
