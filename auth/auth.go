@@ -105,6 +105,7 @@ type Service struct {
 	*Administration // the admin API: search, disable, revoke, audit, pruning
 	*Webhooks       // the admin API's webhook deliveries: list, redeliver, replay
 	*Deletions      // account deletion: by the user after a grace period, by operators at once
+	*Lookup         // business services look users up (openid per app, unionid, phone)
 
 	core *core
 }
@@ -212,7 +213,8 @@ func New(cfg Config) (*Service, error) {
 	sessions := &SessionKeeper{core: c}
 	return &Service{SessionKeeper: sessions, Doors: doors, Identities: &Identities{core: c}, Accounts: acc,
 		Administration: &Administration{core: c, sessions: sessions}, core: c,
-		Webhooks: &Webhooks{core: c}, Deletions: &Deletions{core: c, accounts: acc, grace: cfg.DeletionGrace}}, nil
+		Webhooks: &Webhooks{core: c}, Deletions: &Deletions{core: c, accounts: acc, grace: cfg.DeletionGrace},
+		Lookup: &Lookup{core: c}}, nil
 }
 
 // Run follows the other instances' cache invalidations until ctx ends (it returns at once on one

@@ -28,6 +28,8 @@ func addRoutes(mux *http.ServeMux, s *server) {
 	// Business-service facing.
 	mux.Handle("GET /.well-known/jwks.json", s.handleJWKS())
 	mux.Handle("POST /v1/introspect", s.handleIntrospect())
+	mux.Handle("GET /v1/users/{id}", s.handleLookupUser())
+	mux.Handle("GET /v1/users", s.handleLookupUsers())
 
 	// Operator facing.
 	mux.Handle("GET /healthz", s.handleHealthz())

@@ -38,6 +38,11 @@ type Config struct {
 	Metrics http.Handler
 	// Ready lists what GET /readyz checks, in order; when empty it checks the store.
 	Ready []ReadyCheck
+
+	// LookupClients are the introspection clients allowed to look users up (GET /v1/users), and
+	// LookupRate limits each one's lookups (lookup.go).
+	LookupClients map[string]bool
+	LookupRate    RateLimit
 }
 
 // NewServer returns the HTTP handler of the whole API over svc (an *auth.Service).

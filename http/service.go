@@ -17,6 +17,7 @@ type Service interface {
 	Administration
 	Webhooks
 	Deletions
+	Lookups
 	// Ready returns nil when the service can answer (its store is reachable and migrated).
 	Ready(ctx context.Context) error
 }

@@ -64,6 +64,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg.WeChatBaseURL = "http://" + simLn.Addr().String()
 	cfg.Signup = true
 	cfg.IntrospectClients = devClientID + ":" + devClientSecret
+	cfg.LookupClients = devClientID
 	cfg.LogFormat = "text"
 	cfg.ShutdownTimeout = 5 * time.Second
 	cfg.generousRateLimits()

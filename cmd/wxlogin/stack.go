@@ -197,6 +197,10 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 	if err != nil {
 		return nil, err
 	}
+	lookupRate, err := wxhttp.ParseRateLimit(cfg.RateLimitLookup)
+	if err != nil {
+		return nil, fmt.Errorf("rate_limit_lookup: %w", err)
+	}
 	store, err := openStore(ctx, cfg.Database, logger, sqlite.WithSynchronous(cfg.SQLiteSynchronous))
 	if err != nil {
 		return nil, err
@@ -266,7 +270,7 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 			Lockout: lockout, DeletionGrace: cfg.DeletionGrace},
 		HTTP: wxhttp.Config{IntrospectionClients: clients, Issuer: cfg.Issuer, TrustProxyHeaders: cfg.TrustProxyHeaders,
 			MaxBodyBytes: cfg.MaxBodyBytes, RateLimits: limits, Limiter: limiter, MaxConcurrent: cfg.MaxConcurrentRequests,
-			AdminTokens: admins, Ready: readyChecks(store, rc)},
+			AdminTokens: admins, Ready: readyChecks(store, rc), LookupClients: lookupClients(cfg.LookupClients), LookupRate: lookupRate},
 		Apps: apps, WeChatBaseURL: cfg.WeChatBaseURL, WeChatHTTPClient: httpClient, WeChatTokens: tokens,
 		Issuer: cfg.Issuer, TokenTTL: cfg.AccessTokenTTL, SigningAlgorithm: cfg.SigningAlgorithm,
 		Metrics: m, Logger: logger,

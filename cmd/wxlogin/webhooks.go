@@ -112,3 +112,14 @@ func runDeletions(ctx context.Context, svc *auth.Service, every time.Duration, l
 		}
 	}
 }
+
+// lookupClients returns the set of client ids of the lookup_clients setting.
+func lookupClients(s string) map[string]bool {
+	out := map[string]bool{}
+	for _, id := range strings.Split(s, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			out[id] = true
+		}
+	}
+	return out
+}
