@@ -289,4 +289,39 @@ type Tx interface {
 	// PruneWebTickets deletes the tickets that expired before before and returns how many.
 	PruneWebTickets(ctx context.Context, before time.Time) (int64, error)
 	QRLogins // a website's QR login requests (qrlogin.go)
+	// The webhook outbox (events.go).
+	// AddEvent stores e (setting e.Seq) with a pending delivery, due at e.Time, to each of
+	// endpoints. ECONFLICT when e.ID is taken, EINVALID without an id or type.
+	AddEvent(ctx context.Context, e *Event, endpoints []string) error
+	// Event returns the event with id, or ENOTFOUND.
+	Event(ctx context.Context, id string) (*Event, error)
+	// LeaseDeliveries leases to owner until until at most limit pending deliveries, due at now and
+	// not leased by another owner, each the first pending one of its (endpoint, user) in event
+	// order, and returns them in event order (empty, not an error, when none).
+	LeaseDeliveries(ctx context.Context, owner string, now, until time.Time, limit int) ([]*Delivery, error)
+	// FinishDelivery records attempt a of d, which owner leases: it stores d's Status, Attempts,
+	// NextAt, LastStatus, LastError and DeliveredAt, frees the lease and logs a (setting a.ID).
+	// ENOTFOUND when owner no longer holds the lease.
+	FinishDelivery(ctx context.Context, owner string, d *Delivery, a *DeliveryAttempt) error
+	// Deliveries returns the deliveries f selects, newest event first (empty, not an error, when none).
+	Deliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, error)
+	// DeliveryAttempts returns the logged attempts of a delivery, oldest first.
+	DeliveryAttempts(ctx context.Context, deliveryID string) ([]*DeliveryAttempt, error)
+	// Redeliver makes the deliveries r selects pending again, due at now with no attempt counted,
+	// and returns how many; ENOTFOUND when r names one delivery that does not exist.
+	Redeliver(ctx context.Context, r Redelivery, now time.Time) (int64, error)
+	// DeliveryBacklog returns the number of pending deliveries and the oldest one's event time.
+	DeliveryBacklog(ctx context.Context) (DeliveryBacklog, error)
+
+	// Account deletion (issue 18).
+	// ScheduleDeletion schedules the user's deletion at due (replacing an earlier schedule):
+	// ENOTFOUND without the user.
+	ScheduleDeletion(ctx context.Context, userID string, due time.Time) error
+	// DueDeletions returns at most limit ids of users whose deletion is due at now, soonest first.
+	DueDeletions(ctx context.Context, now time.Time, limit int) ([]string, error)
+	// ForgetUser deletes the user with everything that is theirs (as DeleteUser, and its scheduled
+	// deletion), replaces its id by pseudonym in the audit trail (subject and actor) and clears those
+	// events' session, IP, user agent and detail, and clears the data of its outbox events. ENOTFOUND
+	// without the user.
+	ForgetUser(ctx context.Context, userID, pseudonym string) error
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/wxlogin/wxlogin/metrics"
 	"github.com/wxlogin/wxlogin/oidc"
 	"github.com/wxlogin/wxlogin/token"
+	"github.com/wxlogin/wxlogin/webhook"
 	"github.com/wxlogin/wxlogin/wechat"
 )
 
@@ -50,6 +51,14 @@ type Config struct {
 	Metrics *metrics.Metrics
 	Now     func() time.Time // default time.Now
 	Logger  *slog.Logger     // default: discard
+
+	// Webhooks are the business systems that receive events (webhooks.go); WebhookRetryWindow is
+	// how long failed deliveries are retried (default 24 h), WebhookMinBackoff the first wait
+	// (default 10 s), WebhookTimeout the bound of one delivery (default 10 s).
+	Webhooks           []webhook.Endpoint
+	WebhookRetryWindow time.Duration
+	WebhookMinBackoff  time.Duration
+	WebhookTimeout     time.Duration
 }
 
 // App is a wired wxlogin.
@@ -59,6 +68,8 @@ type App struct {
 	Service *auth.Service
 	Handler http.Handler   // the whole HTTP API
 	OIDC    *oidc.Provider // nil when no OIDC client is configured
+	// Deliverer sends the webhook outbox (nil without Webhooks); the caller runs it (Run).
+	Deliverer *webhook.Deliverer
 }
 
 // New wires an App from cfg. Errors: a missing Store or Sealer, the signing keys' ("signing keys: …"), a
@@ -96,7 +107,12 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		}
 		a.Apps = append(a.Apps, auth.AppClient{App: ap, WeChat: wechat.NewClient(wc)})
 	}
+	a.Webhooks = append(a.Webhooks, webhookRoutes(cfg.Webhooks)...)
 	svc, err := auth.New(a)
+	if err != nil {
+		return nil, err
+	}
+	deliverer, err := newDeliverer(cfg, store)
 	if err != nil {
 		return nil, err
 	}
@@ -114,5 +130,5 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Metrics != nil {
 		h.Observer, h.Metrics = cfg.Metrics, cfg.Metrics.Handler()
 	}
-	return &App{Store: store, Tokens: issuer, Service: svc, Handler: wxhttp.NewServer(cfg.Logger, h, svc), OIDC: prov}, nil
+	return &App{Store: store, Tokens: issuer, Service: svc, Handler: wxhttp.NewServer(cfg.Logger, h, svc), OIDC: prov, Deliverer: deliverer}, nil
 }

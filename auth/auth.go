@@ -103,6 +103,10 @@ type Config struct {
 
 	// QR configures the website's login by a scanned mini-program code (qrlogin.go).
 	QR QRConfig
+	// Webhooks routes the events of audited changes to the webhook endpoints (auth/outbox.go).
+	Webhooks []WebhookRoute
+	// DeletionGrace is how long after DeleteMe an account is deleted (0: at once; auth/deletion.go).
+	DeletionGrace time.Duration
 }
 
 // Service is the login service: the concerns below over one shared core. Its methods are theirs
@@ -114,6 +118,9 @@ type Service struct {
 	*Accounts       // sign-up, passwords, lock-out
 	*Administration // the admin API: search, disable, revoke, audit, pruning
 	*QRDoor         // the website's login by a scanned mini-program code
+	*Webhooks       // the admin API's webhook deliveries: list, redeliver, replay
+	*Deletions      // account deletion: by the user after a grace period, by operators at once
+	*Lookup         // business services look users up (openid per app, unionid, phone)
 
 	core *core
 }
@@ -194,7 +201,7 @@ func New(cfg Config) (*Service, error) {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
-	c.store = newCachedStore(cfg.Store, cfg.CacheSize, cfg.Invalidations, c.now, c.log)
+	c.store = newCachedStore(withOutbox(cfg.Store, cfg.Webhooks), cfg.CacheSize, cfg.Invalidations, c.now, c.log)
 	var err error
 	if c.signup, err = newSignupRules(cfg); err != nil {
 		return nil, err
@@ -232,7 +239,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	sessions := &SessionKeeper{core: c}
 	return &Service{SessionKeeper: sessions, Doors: doors, Identities: newIdentities(c, cfg), Accounts: acc,
-		Administration: &Administration{core: c, sessions: sessions, accounts: acc}, QRDoor: newQRDoor(c, cfg.QR), core: c}, nil
+		Administration: &Administration{core: c, sessions: sessions, accounts: acc}, QRDoor: newQRDoor(c, cfg.QR), core: c,
+		Webhooks: &Webhooks{core: c}, Deletions: &Deletions{core: c, accounts: acc, grace: cfg.DeletionGrace},
+		Lookup: &Lookup{core: c}}, nil
 }
 
 // Run follows the other instances' cache invalidations until ctx ends (it returns at once on one

@@ -105,6 +105,13 @@ func (c *core) upsertIdentity(ctx context.Context, tx wxlogin.Tx, app wxlogin.Ap
 	if err := tx.CreateIdentity(ctx, id); err != nil {
 		return nil, err
 	}
+	if !created { // an existing user gained an identity: audited (and an identity.bound event)
+		e := o.event("identity.bind", user.ID, detail("openid", openid, "via", "login"))
+		e.Time = now
+		if err := tx.AddAuditEvent(ctx, e); err != nil {
+			return nil, err
+		}
+	}
 	return &upsertResult{user: user, identity: id, created: created}, nil
 }
 

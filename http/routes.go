@@ -36,10 +36,13 @@ func addRoutes(mux *http.ServeMux, s *server) {
 	// Website facing: log in by scanning a mini-program code (qrlogin.go).
 	mux.Handle("POST /v1/qr-login", s.limitQR(s.handleQRStart()))
 	mux.Handle("POST /v1/qr-login/{id}/poll", s.limitQR(s.handleQRPoll()))
+	mux.Handle("DELETE /v1/me", s.authenticated(s.handleDeleteMe()))
 
 	// Business-service facing.
 	mux.Handle("GET /.well-known/jwks.json", s.handleJWKS())
 	mux.Handle("POST /v1/introspect", s.handleIntrospect())
+	mux.Handle("GET /v1/users/{id}", s.handleLookupUser())
+	mux.Handle("GET /v1/users", s.handleLookupUsers())
 
 	// Operator facing.
 	mux.Handle("GET /healthz", s.handleHealthz())
@@ -59,6 +62,11 @@ func addRoutes(mux *http.ServeMux, s *server) {
 	mux.Handle("GET /admin/v1/stats", s.adminOnly(s.handleAdminStats()))
 	mux.Handle("GET /admin/v1/apps", s.adminOnly(s.handleAdminApps()))
 	mux.Handle("GET /admin/v1/clients", s.adminOnly(s.handleAdminClients()))
+	mux.Handle("GET /admin/v1/webhooks/deliveries", s.adminOnly(s.handleAdminDeliveries()))
+	mux.Handle("GET /admin/v1/webhooks/deliveries/{id}", s.adminOnly(s.handleAdminDelivery()))
+	mux.Handle("POST /admin/v1/webhooks/deliveries/{id}/redeliver", s.adminOnly(s.handleAdminRedeliver()))
+	mux.Handle("POST /admin/v1/webhooks/replay", s.adminOnly(s.handleAdminReplay()))
+	mux.Handle("DELETE /admin/v1/users/{id}", s.adminOnly(s.handleAdminDeleteUser()))
 
 	// OpenID Connect provider (oidc.go; package oidc answers, in the protocol's forms).
 	mux.Handle("GET /.well-known/openid-configuration", s.handleOIDC())

@@ -55,6 +55,11 @@ type Config struct {
 	// WebCallbackURL is GET /v1/oauth/wechat/callback as browsers reach it (weblogin.go); empty:
 	// built from the request's Host (and X-Forwarded-Proto with TrustProxyHeaders).
 	WebCallbackURL string
+
+	// LookupClients are the introspection clients allowed to look users up (GET /v1/users), and
+	// LookupRate limits each one's lookups (lookup.go).
+	LookupClients map[string]bool
+	LookupRate    RateLimit
 }
 
 // NewServer returns the HTTP handler of the whole API over svc (an *auth.Service).

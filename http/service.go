@@ -18,6 +18,9 @@ type Service interface {
 	Administration
 	Signups
 	QRLogins
+	Webhooks
+	Deletions
+	Lookups
 	// Ready returns nil when the service can answer (its store is reachable and migrated).
 	Ready(ctx context.Context) error
 }

@@ -34,6 +34,8 @@ type Metrics struct {
 	tokenRefreshes *prometheus.CounterVec
 
 	storeErrors *prometheus.CounterVec
+
+	webhook webhookMetrics // webhook.go
 }
 
 // New returns a Metrics with every wxlogin collector, plus the Go runtime and process

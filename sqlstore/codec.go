@@ -73,6 +73,7 @@ func init() {
 		{"web_tickets_pkey", "web_tickets.hash", "ticket already exists"},
 		{"qr_logins_pkey", "qr_logins.id", "QR login request already exists"},
 		{"qr_logins_scene", "qr_logins.app_id, qr_logins.scene", "QR login scene already exists"},
+		{"events_id", "events.id", "event already exists"},
 	} {
 		conflicts[c[0]], conflicts[c[1]] = c[2], c[2]
 	}

@@ -99,6 +99,11 @@ func RunTests(t *testing.T, newStore func(t *testing.T) wxlogin.Store) {
 		{"WebTickets", testWebTickets},
 		{"IdentityKind", testIdentityKind},
 		{"QRLogins", testQRLogins},
+		{"OutboxEvents", testOutboxEvents},
+		{"OutboxLeases", testOutboxLeases},
+		{"OutboxRedeliver", testOutboxRedeliver},
+		{"DeletionSchedule", testDeletionSchedule},
+		{"ForgetUser", testForgetUser},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })

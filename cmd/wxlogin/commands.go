@@ -83,6 +83,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	st.startKeyReloader(ctx, cfg.KeyReload, logger)
 	go st.svc.Run(ctx)
+	go st.runDeliverer(ctx)
+	go runDeletions(ctx, st.svc, time.Minute, logger)
 	go newPruner(st.svc, cfg, logger).run(ctx, pruneInterval)
 	go pruneOIDC(ctx, st.oidc, logger, pruneInterval)
 	logger.Info("wxlogin serving", "addr", ln.Addr().String(), "version", version)

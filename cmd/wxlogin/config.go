@@ -94,6 +94,15 @@ type Config struct {
 	WriteTimeout              time.Duration `yaml:"write_timeout" doc:"time from the end of the request headers to the end of the response" default:"30s"`
 	IdleTimeout               time.Duration `yaml:"idle_timeout" doc:"how long an idle keep-alive connection stays open" default:"120s"`
 	MaxHeaderBytes            int           `yaml:"max_header_bytes" doc:"largest request header block" default:"16384"`
+
+	// Events to business systems (webhooks.go).
+	Webhooks           string        `yaml:"webhooks" doc:"endpoints receiving signed events, separated by ';', each name|URL|secret[|type,type] (no types: every event but login.succeeded)" secret:"true"`
+	WebhookRetryWindow time.Duration `yaml:"webhook_retry_window" doc:"how long failed webhook deliveries are retried, with exponential backoff, before they are marked failed" default:"24h"`
+	WebhookRetryMin    time.Duration `yaml:"webhook_retry_min" doc:"wait after a first failed webhook delivery; it doubles after each next failure, up to an hour" default:"10s"`
+	LookupClients      string        `yaml:"lookup_clients" doc:"introspection clients (ids, comma-separated) allowed to look users up with GET /v1/users (openid per app, unionid, phone)"`
+	RateLimitLookup    string        `yaml:"rate_limit_lookup" doc:"user lookups per lookup client" default:"600/1m"`
+	DeletionGrace      time.Duration `yaml:"deletion_grace" doc:"how long after DELETE /v1/me an account is deleted (0: at once); its sessions end at once, and a login meanwhile does not cancel it" default:"168h"`
+	WebhookTimeout     time.Duration `yaml:"webhook_timeout" doc:"time one webhook delivery may take; a delivery is leased for twice that plus a second, so an instance that dies mid-delivery delays it by at most that much" default:"10s"`
 }
 
 // envName returns the environment variable of a YAML key.

@@ -35,6 +35,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	phoneSignup := fs.Bool("phone-signup", false, "POST /v1/login/phone creates a user for an unknown phone number")
 	var kinds kindFlags
 	kinds.register(fs)
+	var hooks appFlags
+	fs.Var(&hooks, "webhook", "a URL receiving signed events (repeatable; see docs/operations.md)")
+	hookSecret := fs.String("webhook-secret", "", "the webhooks' signing secret (default: a random one, printed)")
+	grace := fs.Duration("deletion-grace", 0, "how long after DELETE /v1/me an account is deleted (dev default: at once)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -83,10 +87,15 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg.IntrospectClients = devClientID + ":" + devClientSecret
 	cfg.OIDCIssuer, cfg.OIDCClients = "http://"+ln.Addr().String(), devOIDCClients()
 	cfg.AdminTokens = "dev:" + *adminToken
+	cfg.LookupClients = devClientID
 	cfg.LogFormat = "text"
 	cfg.ShutdownTimeout = 5 * time.Second
 	cfg.generousRateLimits()
 	cfg.devSignup(*signupPolicy, *phoneSignup)
+	cfg.DeletionGrace = *grace
+	if err := devWebhooks(cfg, hooks, *hookSecret, stdout); err != nil {
+		return err
+	}
 	if err := cfg.validate(); err != nil {
 		return err
 	}
@@ -102,6 +111,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer st.Close()
 	go st.svc.Run(ctx)
+	go st.runDeliverer(ctx)
+	go runDeletions(ctx, st.svc, time.Minute, logger)
 	go newPruner(st.svc, cfg, logger).run(ctx, pruneInterval)
 	go pruneOIDC(ctx, st.oidc, logger, pruneInterval)
 	rpURL := "http://" + rpLn.Addr().String()

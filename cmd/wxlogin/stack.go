@@ -22,6 +22,7 @@ import (
 	"github.com/wxlogin/wxlogin/redis"
 	"github.com/wxlogin/wxlogin/sqlite"
 	"github.com/wxlogin/wxlogin/token"
+	"github.com/wxlogin/wxlogin/webhook"
 	"github.com/wxlogin/wxlogin/wechatsim"
 )
 
@@ -34,6 +35,8 @@ type stack struct {
 	redis   *redis.Client // nil on a single instance without Redis
 	metrics *metrics.Metrics
 	oidc    *oidc.Provider // nil when no OIDC client is configured
+	// deliverer sends the webhook outbox (nil without webhooks; see webhooks.go).
+	deliverer *webhook.Deliverer
 
 	stopReload context.CancelFunc // stops the key reloader (nil when not started)
 	reloadDone chan struct{}      // closed when the key reloader has returned
@@ -196,6 +199,14 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 	if err != nil {
 		return nil, err
 	}
+	hooks, err := parseWebhooks(cfg.Webhooks)
+	if err != nil {
+		return nil, err
+	}
+	lookupRate, err := wxhttp.ParseRateLimit(cfg.RateLimitLookup)
+	if err != nil {
+		return nil, fmt.Errorf("rate_limit_lookup: %w", err)
+	}
 	store, err := openStore(ctx, cfg.Database, logger, sqlite.WithSynchronous(cfg.SQLiteSynchronous))
 	if err != nil {
 		return nil, err
@@ -271,20 +282,24 @@ func buildStack(ctx context.Context, cfg *Config, logger *slog.Logger, httpClien
 			SessionTTL: cfg.SessionTTL, Signup: cfg.Signup, PhoneLogin: cfg.PhoneLogin, CloudRun: cfg.CloudRunLogin,
 			Argon2:  auth.Argon2Params{Memory: cfg.Argon2Memory, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads},
 			Lockout: lockout, SignupPolicy: signup.rules, PhoneSignup: cfg.PhoneSignup, SignupRiskMax: signup.riskMax,
-			Avatars: signup.avatars, AvatarMaxBytes: cfg.AvatarMaxBytes, Web: web, QR: cfg.qrLogin(qrNotifier(rc))},
+			Avatars: signup.avatars, AvatarMaxBytes: cfg.AvatarMaxBytes, Web: web, QR: cfg.qrLogin(qrNotifier(rc)),
+			DeletionGrace: cfg.DeletionGrace},
 		HTTP: wxhttp.Config{IntrospectionClients: clients, Issuer: cfg.Issuer, TrustProxyHeaders: cfg.TrustProxyHeaders,
 			MaxBodyBytes: cfg.MaxBodyBytes, RateLimits: limits, Limiter: limiter, MaxConcurrent: cfg.MaxConcurrentRequests,
 			MaxInFlightPerClient: cfg.MaxInFlightPerClient, BodyMinRate: cfg.BodyMinRate, BodyReadGrace: cfg.BodyReadGrace, ReadTimeout: cfg.ReadTimeout,
-			AdminTokens: admins, Ready: readyChecks(store, rc), AvatarBaseURL: cfg.AvatarBaseURL, WebCallbackURL: cfg.WebCallbackURL},
+			AdminTokens: admins, Ready: readyChecks(store, rc), AvatarBaseURL: cfg.AvatarBaseURL, WebCallbackURL: cfg.WebCallbackURL,
+			LookupClients: lookupClients(cfg.LookupClients), LookupRate: lookupRate},
 		Apps: apps, WeChatBaseURL: cfg.WeChatBaseURL, WeChatHTTPClient: httpClient, WeChatTokens: tokens,
 		Issuer: cfg.Issuer, TokenTTL: cfg.AccessTokenTTL, SigningAlgorithm: cfg.SigningAlgorithm,
 		Metrics: m, Logger: logger, OIDC: oidcCfg,
+		Webhooks: hooks, WebhookRetryWindow: cfg.WebhookRetryWindow, WebhookMinBackoff: cfg.WebhookRetryMin,
+		WebhookTimeout: cfg.WebhookTimeout,
 	})
 	if err != nil {
 		return nil, err
 	}
 	ok = true
-	return &stack{handler: a.Handler, store: store, issuer: a.Tokens, svc: a.Service, redis: rc, metrics: m, oidc: a.OIDC}, nil
+	return &stack{handler: a.Handler, store: store, issuer: a.Tokens, svc: a.Service, redis: rc, metrics: m, oidc: a.OIDC, deliverer: a.Deliverer}, nil
 }
 
 // newHTTPServer returns an http.Server with limits a public login server needs (cfg's timeouts and
