@@ -180,12 +180,21 @@ type Tx interface {
 	SessionsByUser(ctx context.Context, userID string) ([]*Session, error)
 	CreateSession(ctx context.Context, s *Session) error
 	UpdateSession(ctx context.Context, s *Session) error
+	// TouchSession extends the session id if it is active at at, in one conditional write:
+	// LastSeenAt=at, ExpiresAt=expires and, when ip is not "", IP=ip. It returns the session as
+	// written; ENOTFOUND when there is no such session active at at.
+	TouchSession(ctx context.Context, id string, at, expires time.Time, ip string) (*Session, error)
 	// RevokeUserSessions sets RevokedAt=at on every active session of the user and returns their ids.
 	RevokeUserSessions(ctx context.Context, userID string, at time.Time) ([]string, error)
 
 	RefreshToken(ctx context.Context, hash string) (*RefreshToken, error)
 	CreateRefreshToken(ctx context.Context, t *RefreshToken) error
 	UpdateRefreshToken(ctx context.Context, t *RefreshToken) error
+	// SpendRefreshToken sets UsedAt=at on the refresh token stored under hash if it is unused, in
+	// one conditional write, and returns it with spent true; a token used before comes back as
+	// stored, with spent false. Of concurrent spends of one token exactly one is spent. ENOTFOUND
+	// when there is no such token; EINVALID for a zero at.
+	SpendRefreshToken(ctx context.Context, hash string, at time.Time) (t *RefreshToken, spent bool, err error)
 
 	// SigningKeys returns every stored signing key, oldest first.
 	SigningKeys(ctx context.Context) ([]*SigningKey, error)

@@ -257,6 +257,16 @@ func (t *cachedStore) UpdateSession(ctx context.Context, s *wxlogin.Session) err
 	return t.Update(ctx, func(tx wxlogin.Tx) error { return tx.UpdateSession(ctx, s) })
 }
 
+func (t *cachedStore) TouchSession(ctx context.Context, id string, at, expires time.Time, ip string) (*wxlogin.Session, error) {
+	var sess *wxlogin.Session
+	err := t.Update(ctx, func(tx wxlogin.Tx) error {
+		var err error
+		sess, err = tx.TouchSession(ctx, id, at, expires, ip)
+		return err
+	})
+	return sess, err
+}
+
 func (t *cachedStore) RevokeUserSessions(ctx context.Context, userID string, at time.Time) ([]string, error) {
 	var ids []string
 	err := t.Update(ctx, func(tx wxlogin.Tx) error {
@@ -345,6 +355,14 @@ func (t *trackingTx) UpdateSession(ctx context.Context, s *wxlogin.Session) erro
 		t.touch(keySession, s.ID)
 	}
 	return err
+}
+
+func (t *trackingTx) TouchSession(ctx context.Context, id string, at, expires time.Time, ip string) (*wxlogin.Session, error) {
+	sess, err := t.Tx.TouchSession(ctx, id, at, expires, ip)
+	if err == nil {
+		t.touch(keySession, id)
+	}
+	return sess, err
 }
 
 func (t *trackingTx) RevokeUserSessions(ctx context.Context, userID string, at time.Time) ([]string, error) {
