@@ -134,6 +134,15 @@ type UserFilter struct {
 // Store is wxlogin's storage. Its methods (those of Tx) each run in their own transaction; Update
 // runs several in one. Methods return *Error with ENOTFOUND when a row is missing and ECONFLICT when
 // a unique rule would break (username, (appid, openid), unionid, ids).
+// RowUpdater is a Store that can also run a transaction whose rules all hold through row locks —
+// every check is the WHERE of the write that depends on it, as in SpendRefreshToken and
+// TouchSession — at a weaker isolation than Update's (PostgreSQL: READ COMMITTED instead of
+// SERIALIZABLE), which conflicts far less. fn must read nothing it decides on but through such
+// writes (or rows it then only revokes). Like Update it retries fn on deadlocks.
+type RowUpdater interface {
+	UpdateRows(ctx context.Context, fn func(tx Tx) error) error
+}
+
 type Store interface {
 	Tx
 	// Update runs fn in one read-write transaction and commits when fn returns nil. It retries fn

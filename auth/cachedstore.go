@@ -223,6 +223,24 @@ func (t *cachedStore) Update(ctx context.Context, fn func(tx wxlogin.Tx) error) 
 	return err
 }
 
+// updateRows runs fn like Update, at the store's weaker isolation when it offers one
+// (wxlogin.RowUpdater): only for transactions whose every rule is the WHERE of a write.
+func (t *cachedStore) updateRows(ctx context.Context, fn func(tx wxlogin.Tx) error) error {
+	ru, ok := t.Store.(wxlogin.RowUpdater)
+	if !ok {
+		return t.Update(ctx, fn)
+	}
+	var tx *trackingTx
+	err := ru.UpdateRows(ctx, func(inner wxlogin.Tx) error {
+		tx = &trackingTx{Tx: inner} // a retry starts over
+		return fn(tx)
+	})
+	if err == nil && tx != nil {
+		t.hot.invalidate(ctx, tx.keys)
+	}
+	return err
+}
+
 // The Store's own single-statement writes run as one-statement transactions, so they are tracked too.
 
 func (t *cachedStore) UpdateUser(ctx context.Context, u *wxlogin.User) error {

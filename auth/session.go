@@ -48,7 +48,9 @@ func (k *SessionKeeper) Refresh(ctx context.Context, refreshToken string, meta M
 		login  *Login
 		reused bool
 	)
-	err := k.store.Update(ctx, func(tx wxlogin.Tx) error {
+	// Every rule here is the WHERE of the write it guards (spend if unused, extend if active), so
+	// the transaction needs row locks only, not SERIALIZABLE (wxlogin.RowUpdater).
+	err := k.store.updateRows(ctx, func(tx wxlogin.Tx) error {
 		login, reused = nil, false
 		now := k.now()
 		// Three statements on the writer: spend the token if unused, extend its session if active,

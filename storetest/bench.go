@@ -91,9 +91,13 @@ func BenchmarkRefreshTx(b *testing.B, s wxlogin.Store) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		hash := <-heads
+		update := s.Update
+		if ru, ok := s.(wxlogin.RowUpdater); ok {
+			update = ru.UpdateRows // as the refresh flow does
+		}
 		for pb.Next() {
 			next := fmt.Sprintf("%s_%d", hash[:4], n.Add(1))
-			err := s.Update(ctx, func(tx wxlogin.Tx) error {
+			err := update(ctx, func(tx wxlogin.Tx) error {
 				at := time.Now()
 				rt, spent, err := tx.SpendRefreshToken(ctx, hash, at)
 				if err != nil {

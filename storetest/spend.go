@@ -104,8 +104,9 @@ func testTouchSession(t *testing.T, s wxlogin.Store) {
 }
 
 // testSpendRefreshTokenRace: workers spend one token at once with SpendRefreshToken (the
-// one-statement spend the refresh flow uses), each chaining a successor when it spent it; exactly
-// one spends it, the others see it already used, and only the winner's successor is stored.
+// one-statement spend the refresh flow uses, in UpdateRows when the store is a RowUpdater, else
+// Update), each chaining a successor when it spent it; exactly one spends it, the others see it
+// already used, and only the winner's successor is stored.
 func testSpendRefreshTokenRace(t *testing.T, s wxlogin.Store) {
 	ctx := t.Context()
 	createUser(t, s, "usr_1")
@@ -113,8 +114,12 @@ func testSpendRefreshTokenRace(t *testing.T, s wxlogin.Store) {
 	must(t, s.CreateRefreshToken(ctx, &wxlogin.RefreshToken{Hash: "hash-0", SessionID: "ses_1", CreatedAt: t0,
 		ExpiresAt: at(time.Hour)}), "CreateRefreshToken")
 
+	update := s.Update
+	if ru, ok := s.(wxlogin.RowUpdater); ok {
+		update = ru.UpdateRows // what the refresh flow uses when the store offers it
+	}
 	errs := race(workers, func(i int) error {
-		return s.Update(ctx, func(tx wxlogin.Tx) error {
+		return update(ctx, func(tx wxlogin.Tx) error {
 			when := at(time.Duration(i+1) * time.Second)
 			rt, spent, err := tx.SpendRefreshToken(ctx, "hash-0", when)
 			if err != nil {
