@@ -370,7 +370,10 @@ func (b *bench) profiles() error {
 	if err := os.MkdirAll(b.o.profile, 0o755); err != nil {
 		return err
 	}
-	for _, pkg := range []string{"verify", "token", "keyring"} {
+	// The hot functions: verifying and signing tokens (ES256 and EdDSA), sealing, the login and
+	// refresh transactions (SQLite; PostgreSQL too when WXLOGIN_TEST_POSTGRES is set), authenticate,
+	// the access-log line.
+	for _, pkg := range []string{"verify", "token", "keyring", "sqlite", "postgres", "auth", "http"} {
 		cpu, mem := filepath.Join(b.o.profile, pkg+".cpu.pprof"), filepath.Join(b.o.profile, pkg+".mem.pprof")
 		cpu, _ = filepath.Abs(cpu)
 		mem, _ = filepath.Abs(mem)
