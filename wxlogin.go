@@ -167,6 +167,15 @@ type UserFilter struct {
 // Store is wxlogin's storage. Its methods (those of Tx) each run in their own transaction; Update
 // runs several in one. Methods return *Error with ENOTFOUND when a row is missing and ECONFLICT when
 // a unique rule would break (username, (appid, openid), unionid, ids).
+// RowUpdater is a Store that can also run a transaction whose rules all hold through row locks —
+// every check is the WHERE of the write that depends on it, as in SpendRefreshToken and
+// TouchSession — at a weaker isolation than Update's (PostgreSQL: READ COMMITTED instead of
+// SERIALIZABLE), which conflicts far less. fn must read nothing it decides on but through such
+// writes (or rows it then only revokes). Like Update it retries fn on deadlocks.
+type RowUpdater interface {
+	UpdateRows(ctx context.Context, fn func(tx Tx) error) error
+}
+
 type Store interface {
 	Tx
 	// Update runs fn in one read-write transaction and commits when fn returns nil. It retries fn
@@ -213,12 +222,21 @@ type Tx interface {
 	SessionsByUser(ctx context.Context, userID string) ([]*Session, error)
 	CreateSession(ctx context.Context, s *Session) error
 	UpdateSession(ctx context.Context, s *Session) error
+	// TouchSession extends the session id if it is active at at, in one conditional write:
+	// LastSeenAt=at, ExpiresAt=expires and, when ip is not "", IP=ip. It returns the session as
+	// written; ENOTFOUND when there is no such session active at at.
+	TouchSession(ctx context.Context, id string, at, expires time.Time, ip string) (*Session, error)
 	// RevokeUserSessions sets RevokedAt=at on every active session of the user and returns their ids.
 	RevokeUserSessions(ctx context.Context, userID string, at time.Time) ([]string, error)
 
 	RefreshToken(ctx context.Context, hash string) (*RefreshToken, error)
 	CreateRefreshToken(ctx context.Context, t *RefreshToken) error
 	UpdateRefreshToken(ctx context.Context, t *RefreshToken) error
+	// SpendRefreshToken sets UsedAt=at on the refresh token stored under hash if it is unused, in
+	// one conditional write, and returns it with spent true; a token used before comes back as
+	// stored, with spent false. Of concurrent spends of one token exactly one is spent. ENOTFOUND
+	// when there is no such token; EINVALID for a zero at.
+	SpendRefreshToken(ctx context.Context, hash string, at time.Time) (t *RefreshToken, spent bool, err error)
 
 	// SigningKeys returns every stored signing key, oldest first.
 	SigningKeys(ctx context.Context) ([]*SigningKey, error)

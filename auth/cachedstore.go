@@ -223,6 +223,24 @@ func (t *cachedStore) Update(ctx context.Context, fn func(tx wxlogin.Tx) error) 
 	return err
 }
 
+// updateRows runs fn like Update, at the store's weaker isolation when it offers one
+// (wxlogin.RowUpdater): only for transactions whose every rule is the WHERE of a write.
+func (t *cachedStore) updateRows(ctx context.Context, fn func(tx wxlogin.Tx) error) error {
+	ru, ok := t.Store.(wxlogin.RowUpdater)
+	if !ok {
+		return t.Update(ctx, fn)
+	}
+	var tx *trackingTx
+	err := ru.UpdateRows(ctx, func(inner wxlogin.Tx) error {
+		tx = &trackingTx{Tx: inner} // a retry starts over
+		return fn(tx)
+	})
+	if err == nil && tx != nil {
+		t.hot.invalidate(ctx, tx.keys)
+	}
+	return err
+}
+
 // The Store's own single-statement writes run as one-statement transactions, so they are tracked too.
 
 func (t *cachedStore) UpdateUser(ctx context.Context, u *wxlogin.User) error {
@@ -255,6 +273,16 @@ func (t *cachedStore) DeleteIdentity(ctx context.Context, appid, openid string) 
 
 func (t *cachedStore) UpdateSession(ctx context.Context, s *wxlogin.Session) error {
 	return t.Update(ctx, func(tx wxlogin.Tx) error { return tx.UpdateSession(ctx, s) })
+}
+
+func (t *cachedStore) TouchSession(ctx context.Context, id string, at, expires time.Time, ip string) (*wxlogin.Session, error) {
+	var sess *wxlogin.Session
+	err := t.Update(ctx, func(tx wxlogin.Tx) error {
+		var err error
+		sess, err = tx.TouchSession(ctx, id, at, expires, ip)
+		return err
+	})
+	return sess, err
 }
 
 func (t *cachedStore) RevokeUserSessions(ctx context.Context, userID string, at time.Time) ([]string, error) {
@@ -345,6 +373,14 @@ func (t *trackingTx) UpdateSession(ctx context.Context, s *wxlogin.Session) erro
 		t.touch(keySession, s.ID)
 	}
 	return err
+}
+
+func (t *trackingTx) TouchSession(ctx context.Context, id string, at, expires time.Time, ip string) (*wxlogin.Session, error) {
+	sess, err := t.Tx.TouchSession(ctx, id, at, expires, ip)
+	if err == nil {
+		t.touch(keySession, id)
+	}
+	return sess, err
 }
 
 func (t *trackingTx) RevokeUserSessions(ctx context.Context, userID string, at time.Time) ([]string, error) {

@@ -124,6 +124,10 @@ var txWrites = map[string]txWrite{
 	"UpdateSession": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
 		return tx.UpdateSession(ctx, &wxlogin.Session{ID: f.s, UserID: f.u, Method: "wechat", CreatedAt: f.now, LastSeenAt: f.now, ExpiresAt: f.now.Add(time.Hour), RevokedAt: f.now})
 	}, touches: func(f *cacheFixture) []string { return []string{keySession + f.s} }},
+	"TouchSession": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
+		_, err := tx.TouchSession(ctx, f.s, f.now, f.now.Add(2*time.Hour), "192.0.2.7")
+		return err
+	}, touches: func(f *cacheFixture) []string { return []string{keySession + f.s} }},
 	"RevokeUserSessions": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
 		_, err := tx.RevokeUserSessions(ctx, f.u, f.now)
 		return err
@@ -131,6 +135,13 @@ var txWrites = map[string]txWrite{
 	"CreateRefreshToken": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
 		return tx.CreateRefreshToken(ctx, &wxlogin.RefreshToken{Hash: "h1", SessionID: f.s, CreatedAt: f.now, ExpiresAt: f.now.Add(time.Hour)})
 	}, why: "refresh tokens are never cached"},
+	"SpendRefreshToken": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
+		if err := tx.CreateRefreshToken(ctx, &wxlogin.RefreshToken{Hash: "h3", SessionID: f.s, CreatedAt: f.now, ExpiresAt: f.now.Add(time.Hour)}); err != nil {
+			return err
+		}
+		_, _, err := tx.SpendRefreshToken(ctx, "h3", f.now)
+		return err
+	}, why: "refresh tokens are never cached (spending one touches its session separately)"},
 	"UpdateRefreshToken": {do: func(ctx context.Context, tx wxlogin.Tx, f *cacheFixture) error {
 		if err := tx.CreateRefreshToken(ctx, &wxlogin.RefreshToken{Hash: "h2", SessionID: f.s, CreatedAt: f.now, ExpiresAt: f.now.Add(time.Hour)}); err != nil {
 			return err

@@ -54,22 +54,32 @@ func (k *SessionKeeper) refresh(ctx context.Context, refreshToken string, meta M
 		login  *Login
 		reused bool
 	)
-	err := k.store.Update(ctx, func(tx wxlogin.Tx) error {
+	// Every rule here is the WHERE of the write it guards (spend if unused, extend if active), so
+	// the transaction needs row locks only, not SERIALIZABLE (wxlogin.RowUpdater).
+	err := k.store.updateRows(ctx, func(tx wxlogin.Tx) error {
 		login, reused = nil, false
 		now := k.now()
-		rt, err := tx.RefreshToken(ctx, hash)
+		// Three statements on the writer: spend the token if unused, extend its session if active,
+		// store the successor. A failed check rolls the spend back.
+		rt, spent, err := tx.SpendRefreshToken(ctx, hash, now)
 		if err != nil {
 			return err
 		}
-		sess, err := tx.Session(ctx, rt.SessionID)
-		if err != nil {
-			return err
+		if forApp != nil { // only the OIDC token endpoint reads the session here; a refusal rolls the spend back
+			sess, err := tx.Session(ctx, rt.SessionID)
+			if err != nil {
+				return err
+			}
+			if !forApp(sess.AppID) {
+				return errRefresh
+			}
 		}
-		if forApp != nil && !forApp(sess.AppID) {
-			return errRefresh
-		}
-		if !rt.UsedAt.IsZero() {
+		if !spent {
 			reused = true
+			sess, err := tx.Session(ctx, rt.SessionID)
+			if err != nil {
+				return err
+			}
 			if sess.RevokedAt.IsZero() {
 				sess.RevokedAt = now
 				if err := tx.UpdateSession(ctx, sess); err != nil {
@@ -79,21 +89,14 @@ func (k *SessionKeeper) refresh(ctx context.Context, refreshToken string, meta M
 			return tx.AddAuditEvent(ctx, &wxlogin.AuditEvent{Time: now, Type: "refresh.reuse", UserID: sess.UserID, AppID: sess.AppID,
 				SessionID: sess.ID, IP: meta.IP, UserAgent: meta.UserAgent, Detail: detail("action", "session revoked")})
 		}
-		// A disabled user's sessions are revoked in the transaction that disables it, so an active
-		// session is a user who may refresh; the user is read after this transaction, off the writer.
-		if !sess.Active(now) || !now.Before(rt.ExpiresAt) {
+		if !now.Before(rt.ExpiresAt) {
 			return errRefresh
 		}
-		rt.UsedAt = now
-		if err := tx.UpdateRefreshToken(ctx, rt); err != nil {
-			return err
-		}
-		sess.LastSeenAt, sess.ExpiresAt = now, now.Add(k.sessionTTL)
-		if meta.IP != "" {
-			sess.IP = meta.IP
-		}
-		if err := tx.UpdateSession(ctx, sess); err != nil {
-			return err
+		// A disabled user's sessions are revoked in the transaction that disables it, so an active
+		// session is a user who may refresh; the user is read after this transaction, off the writer.
+		sess, err := tx.TouchSession(ctx, rt.SessionID, now, now.Add(k.sessionTTL), meta.IP)
+		if err != nil {
+			return err // ENOTFOUND: revoked or expired, errRefresh below
 		}
 		next, nextHash := token.NewRefreshToken()
 		if err := tx.CreateRefreshToken(ctx, &wxlogin.RefreshToken{Hash: nextHash, SessionID: sess.ID, CreatedAt: now, ExpiresAt: sess.ExpiresAt}); err != nil {

@@ -85,7 +85,7 @@ func run() error {
 	flag.Float64Var(&o.rate, "rate", 0, "requests a second: run the HTTP scenarios open-loop at this rate instead of closed-loop (scenario 7 always adds a login run at 70% of its peak)")
 	flag.BoolVar(&o.wrk, "wrk", false, "drive the baseline and scenarios 1 and 2 with wrk when it is installed (the built-in generator otherwise)")
 	flag.StringVar(&o.profile, "profile", "", "directory: also run the hot functions' Go benchmarks with -cpuprofile/-memprofile into it")
-	flag.StringVar(&o.logLevel, "server-log-level", "warn", "log_level of wxlogin serve (info adds one access-log line per request; the baseline logs nothing)")
+	flag.StringVar(&o.logLevel, "server-log-level", "info", "log_level of wxlogin serve (info, the production default, adds one access-log line per request; the baseline logs nothing)")
 	flag.IntVar(&o.maxCodes, "max-codes", 200_000, "most wx.login codes pre-minted for one login run")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (databases, logs)")
 	baseline := flag.Bool("baseline-server", false, "internal: serve the baseline and print its address")

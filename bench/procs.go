@@ -114,6 +114,30 @@ func (p *proc) memory() (rss, peak int64, err error) {
 	return rss, peak, nil
 }
 
+// cpuTime returns the CPU time (user + system) the process has used so far, from /proc/<pid>/stat
+// (in clock ticks of 1/100 s, Linux's USER_HZ).
+func (p *proc) cpuTime() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, fmt.Errorf("%s: bad /proc stat", p.name)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("%s: short /proc stat", p.name)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
+	stime, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("%s: bad /proc stat times", p.name)
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}
+
 // moduleRoot returns the directory of the go.mod above the working directory.
 func moduleRoot() (string, error) {
 	dir, err := os.Getwd()

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/auth"
@@ -78,6 +79,9 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
+// measurements recycles the per-request measurement, so that observing a request allocates nothing.
+var measurements = sync.Pool{New: func() any { return new(measurement) }}
+
 // observe handles what is learnt of every request once it is answered, measuring it once for both
 // uses: it logs one line (method, route pattern — never the raw URL or its query —, status,
 // duration, request id, client IP) at info level, and reports route, status and latency to obs
@@ -93,7 +97,10 @@ func (s *server) observe(mux *http.ServeMux, obs Observer, next http.Handler) ht
 			return
 		}
 		start := s.cfg.Now()
-		m := &measurement{statusRecorder: statusRecorder{ResponseWriter: w}}
+		m := measurements.Get().(*measurement)
+		*m = measurement{statusRecorder: statusRecorder{ResponseWriter: w}}
+		// Like w itself, m is not used once the handler returned: it goes back to the pool.
+		defer func() { *m = measurement{}; measurements.Put(m) }()
 		if obs != nil {
 			r = r.WithContext(context.WithValue(ctx, keyMeasurement, m))
 		}

@@ -55,7 +55,10 @@ type Store struct {
 	opts options
 }
 
-var _ wxlogin.Store = (*Store)(nil)
+var (
+	_ wxlogin.Store      = (*Store)(nil)
+	_ wxlogin.RowUpdater = (*Store)(nil)
+)
 
 type options struct {
 	maxConns    int32
@@ -129,8 +132,18 @@ func (s *Store) Ping(ctx context.Context) error { return dialect.Ping(ctx, schem
 // panics, all it wrote is rolled back and its error returned unchanged (the panic goes on). On a
 // serialization failure or deadlock it runs fn again with backoff (see the package doc).
 func (s *Store) Update(ctx context.Context, fn func(tx wxlogin.Tx) error) error {
+	return s.updateAt(ctx, sql.LevelSerializable, fn)
+}
+
+// UpdateRows runs fn like Update but at READ COMMITTED (see wxlogin.RowUpdater): for transactions
+// whose every rule is the WHERE of a write, which re-checks it on the row version it locks.
+func (s *Store) UpdateRows(ctx context.Context, fn func(tx wxlogin.Tx) error) error {
+	return s.updateAt(ctx, sql.LevelReadCommitted, fn)
+}
+
+func (s *Store) updateAt(ctx context.Context, level sql.IsolationLevel, fn func(tx wxlogin.Tx) error) error {
 	exhausted, err := sqlstore.Backoff(ctx, s.opts.maxAttempts, 2*time.Millisecond, 100*time.Millisecond,
-		func() (bool, error) { return s.update(ctx, fn) },
+		func() (bool, error) { return s.update(ctx, level, fn) },
 		func(attempt int) {
 			s.opts.logger.DebugContext(ctx, "postgres: transaction conflicted, retrying", "attempt", attempt)
 		})
@@ -154,8 +167,8 @@ func (e *conflictError) Error() string {
 func (e *conflictError) Unwrap() []error { return []error{errBusy, e.last} }
 
 // update is one attempt of Update: it returns whether running fn again may succeed, and the error.
-func (s *Store) update(ctx context.Context, fn func(tx wxlogin.Tx) error) (retry bool, err error) {
-	sqlTx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelSerializable})
+func (s *Store) update(ctx context.Context, level sql.IsolationLevel, fn func(tx wxlogin.Tx) error) (retry bool, err error) {
+	sqlTx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: level})
 	if err != nil {
 		return isRetryable(err), fmt.Errorf("postgres: begin: %w", err)
 	}

@@ -231,6 +231,21 @@ func (t *Tx) RevokeUserSessions(ctx context.Context, userID string, at time.Time
 		t.d.Time(at), userID, t.d.Time(at))
 }
 
+// TouchSession extends the session id active at at (LastSeenAt, ExpiresAt and, unless ip is "",
+// IP) in one UPDATE … RETURNING and returns it as written; ENOTFOUND when no such session is active.
+func (t *Tx) TouchSession(ctx context.Context, id string, at, expires time.Time, ip string) (*wxlogin.Session, error) {
+	if at.IsZero() {
+		return nil, wxlogin.Errorf(wxlogin.EINVALID, "touch time is required")
+	}
+	sess, err := scanSession(t.w.QueryRowContext(ctx, t.d.Q(`UPDATE sessions SET last_seen_at = ?, expires_at = ?,
+		ip = COALESCE(NULLIF(?, ''), ip) WHERE id = ? AND revoked_at IS NULL AND expires_at > ? RETURNING `+sessionCols),
+		t.d.Time(at), t.d.Time(expires), ip, id, t.d.Time(at)))
+	if err != nil {
+		return nil, t.notFound(err, "session not found", "touch session")
+	}
+	return sess, nil
+}
+
 const refreshCols = `hash, session_id, created_at, expires_at, used_at`
 
 func scanRefreshToken(s scanner) (*wxlogin.RefreshToken, error) {
@@ -266,6 +281,27 @@ func (t *Tx) UpdateRefreshToken(ctx context.Context, rt *wxlogin.RefreshToken) e
 	return t.execOne(ctx, "update refresh token", "session", "refresh token", `UPDATE refresh_tokens SET session_id = ?,
 		created_at = ?, expires_at = ?, used_at = ? WHERE hash = ?`,
 		rt.SessionID, t.d.Time(rt.CreatedAt), t.d.Time(rt.ExpiresAt), t.d.Time(rt.UsedAt), rt.Hash)
+}
+
+// SpendRefreshToken sets used_at on the unused refresh token hash in one conditional UPDATE …
+// RETURNING; only when it changed no row does it read the token (used before, or none: ENOTFOUND).
+func (t *Tx) SpendRefreshToken(ctx context.Context, hash string, at time.Time) (*wxlogin.RefreshToken, bool, error) {
+	if at.IsZero() {
+		return nil, false, wxlogin.Errorf(wxlogin.EINVALID, "spend time is required")
+	}
+	rt, err := scanRefreshToken(t.w.QueryRowContext(ctx, t.d.Q(`UPDATE refresh_tokens SET used_at = ?
+		WHERE hash = ? AND used_at IS NULL RETURNING `+refreshCols), t.d.Time(at), hash))
+	if err == nil {
+		return rt, true, nil
+	}
+	if err = t.notFound(err, "refresh token not found", "spend refresh token"); wxlogin.ErrorCode(err) != wxlogin.ENOTFOUND {
+		return nil, false, err
+	}
+	rt, err = scanRefreshToken(t.w.QueryRowContext(ctx, t.d.Q(`SELECT `+refreshCols+` FROM refresh_tokens WHERE hash = ?`), hash))
+	if err != nil {
+		return nil, false, t.notFound(err, "refresh token not found", "get refresh token")
+	}
+	return rt, false, nil
 }
 
 const signingKeyCols = `id, algorithm, private, public, created_at, retired_at`

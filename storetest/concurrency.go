@@ -24,6 +24,8 @@ const workers = 32
 //   - SpendRefreshToken: each tries to spend one refresh token in Update (fail when UsedAt is set,
 //     else set it and chain a new token); exactly one wins, the others get the "already used" error
 //     their fn returned, unchanged.
+//   - SpendRefreshTokenOnce: each spends one refresh token with Tx.SpendRefreshToken (one
+//     conditional write) and chains a new token when it spent it; exactly one spends it.
 //   - BindIdentity: each tries to bind one identity to its own user in Update; exactly one wins,
 //     the others get ECONFLICT or see it bound to someone else.
 //   - CreateRaces: each creates a row breaking the same unique rule (username, (appid, openid),
@@ -37,6 +39,7 @@ func RunConcurrencyTests(t *testing.T, newStore func(t *testing.T) wxlogin.Store
 	}{
 		{"LoginSameNewPerson", testLoginSameNewPerson},
 		{"SpendRefreshToken", testSpendRefreshToken},
+		{"SpendRefreshTokenOnce", testSpendRefreshTokenRace},
 		{"BindIdentity", testBindIdentity},
 		{"CreateRaces", testCreateRaces},
 		{"NoLostUpdates", testNoLostUpdates},

@@ -70,6 +70,8 @@ func RunTests(t *testing.T, newStore func(t *testing.T) wxlogin.Store) {
 		{"Sessions", testSessions},
 		{"RevokeUserSessions", testRevokeUserSessions},
 		{"RefreshTokens", testRefreshTokens},
+		{"SpendRefreshToken", testSpendRefreshTokenOnce},
+		{"TouchSession", testTouchSession},
 		{"SigningKeys", testSigningKeys},
 		{"DeleteUserCascades", testDeleteUserCascades},
 		{"AuditEvents", testAuditEvents},
