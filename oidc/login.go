@@ -211,20 +211,29 @@ func (p *Provider) loginForm(w http.ResponseWriter, r *http.Request, status int,
 	p.render(w, r, status, pg)
 }
 
-// handlePasswordLogin checks the password form (POST /oidc/login: id, csrf, username, password)
-// and completes the auth request.
-func (p *Provider) handlePasswordLogin(w http.ResponseWriter, r *http.Request) {
+// postedForm reads a form posted by the login page (at most maxFormBytes; its csrf field must be
+// the browser cookie) and returns the browser cookie and the pending auth request its id field
+// names, with its client. When any of these fails it answers (400 badform, 403 csrf, or what
+// pending answers) and returns a nil request.
+func (p *Provider) postedForm(w http.ResponseWriter, r *http.Request) (string, *AuthRequest, *Client) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		p.errorPage(w, r, http.StatusBadRequest, "badform")
-		return
+		return "", nil, nil
 	}
 	browser, ok := checkForm(r)
 	if !ok {
 		p.errorPage(w, r, http.StatusForbidden, "csrf")
-		return
+		return "", nil, nil
 	}
 	ar, c := p.pending(w, r, r.PostFormValue("id"))
+	return browser, ar, c
+}
+
+// handlePasswordLogin checks the password form (POST /oidc/login: id, csrf, username, password)
+// and completes the auth request.
+func (p *Provider) handlePasswordLogin(w http.ResponseWriter, r *http.Request) {
+	browser, ar, c := p.postedForm(w, r)
 	if ar == nil {
 		return
 	}
@@ -294,17 +303,7 @@ func (p *Provider) CompleteLogin(w http.ResponseWriter, r *http.Request, id, use
 
 // handleConsent takes the consent step's answer (POST /oidc/consent: id, csrf, decision).
 func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		p.errorPage(w, r, http.StatusBadRequest, "badform")
-		return
-	}
-	browser, ok := checkForm(r)
-	if !ok {
-		p.errorPage(w, r, http.StatusForbidden, "csrf")
-		return
-	}
-	ar, _ := p.pending(w, r, r.PostFormValue("id"))
+	browser, ar, _ := p.postedForm(w, r)
 	if ar == nil {
 		return
 	}
