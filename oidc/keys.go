@@ -1,107 +1,21 @@
 package oidc
 
 import (
-	"bytes"
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
-	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/token"
 )
 
-// keys signs ID tokens with the key token.Issuer signs access tokens with (the one the JWKS
-// publishes) and verifies id_token_hints against the JWKS. token.Issuer keeps its private key to
-// itself, so keys opens the same stored key with the same sealer (additional data
-// token.PrivateKeyAD). When token/ grows a method that signs arbitrary claims, this goes.
+// keys gives the provider the keys of the JWKS token.Issuer publishes (whose current key signs ID
+// tokens, through token.Issuer.SignClaims) and verifies id_token_hints against them.
 type keys struct {
 	issuer *token.Issuer
-	store  token.KeyStore
-	sealer wxlogin.Sealer
-
-	mu  sync.Mutex
-	cur *signingKey // the opened key whose id the issuer signs with
-}
-
-// signingKey implements op.SigningKey.
-type signingKey struct {
-	id  string
-	alg jose.SignatureAlgorithm
-	key crypto.Signer
-}
-
-func (k *signingKey) SignatureAlgorithm() jose.SignatureAlgorithm { return k.alg }
-func (k *signingKey) Key() any                                    { return k.key }
-func (k *signingKey) ID() string                                  { return k.id }
-
-// signingKey returns the opened key token.Issuer signs with now, opening it when it changed.
-func (k *keys) signingKey(ctx context.Context) (*signingKey, error) {
-	kid := k.issuer.SigningKeyID()
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.cur != nil && k.cur.id == kid {
-		return k.cur, nil
-	}
-	stored, err := k.store.SigningKeys(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("oidc: loading signing keys: %w", err)
-	}
-	for _, sk := range stored {
-		if sk.ID != kid {
-			continue
-		}
-		opened, err := openKey(sk, k.sealer)
-		if err != nil {
-			return nil, err
-		}
-		k.cur = opened
-		return opened, nil
-	}
-	return nil, fmt.Errorf("oidc: signing key %s is not in the store", kid)
-}
-
-// openKey unseals sk's private half and checks it is the public half's and fits the algorithm.
-func openKey(sk *wxlogin.SigningKey, sealer wxlogin.Sealer) (*signingKey, error) {
-	fail := fmt.Errorf("oidc: signing key %s cannot be opened (is the keyring right?)", sk.ID)
-	der, err := sealer.Open(sk.Private, token.PrivateKeyAD(sk.ID))
-	if err != nil {
-		return nil, fail
-	}
-	parsed, err := x509.ParsePKCS8PrivateKey(der)
-	clear(der)
-	if err != nil {
-		return nil, fail
-	}
-	priv, ok := parsed.(crypto.Signer)
-	if !ok {
-		return nil, fail
-	}
-	pub, err := x509.MarshalPKIXPublicKey(priv.Public())
-	if err != nil || !bytes.Equal(pub, sk.Public) {
-		return nil, fail
-	}
-	switch priv.(type) {
-	case *ecdsa.PrivateKey:
-		if sk.Algorithm != token.AlgES256 {
-			return nil, fail
-		}
-		return &signingKey{id: sk.ID, alg: jose.ES256, key: priv}, nil
-	case ed25519.PrivateKey:
-		if sk.Algorithm != token.AlgEdDSA {
-			return nil, fail
-		}
-		return &signingKey{id: sk.ID, alg: jose.EdDSA, key: priv}, nil
-	}
-	return nil, fail
 }
 
 // keySet returns the keys of the JWKS token.Issuer publishes.

@@ -141,8 +141,7 @@ func (p *Provider) pending(w http.ResponseWriter, r *http.Request, id string) (*
 		p.errorPage(w, r, http.StatusBadRequest, "unknown")
 		return nil, nil
 	case err != nil:
-		p.log.ErrorContext(r.Context(), "oidc: loading an auth request", "err", err)
-		p.errorPage(w, r, http.StatusInternalServerError, "internal")
+		p.internalError(w, r, "loading an auth request", err)
 		return nil, nil
 	case ar.CodeHash != "":
 		p.errorPage(w, r, http.StatusBadRequest, "done")
@@ -211,20 +210,29 @@ func (p *Provider) loginForm(w http.ResponseWriter, r *http.Request, status int,
 	p.render(w, r, status, pg)
 }
 
-// handlePasswordLogin checks the password form (POST /oidc/login: id, csrf, username, password)
-// and completes the auth request.
-func (p *Provider) handlePasswordLogin(w http.ResponseWriter, r *http.Request) {
+// postedForm reads a form posted by the login page (at most maxFormBytes; its csrf field must be
+// the browser cookie) and returns the browser cookie and the pending auth request its id field
+// names, with its client. When any of these fails it answers (400 badform, 403 csrf, or what
+// pending answers) and returns a nil request.
+func (p *Provider) postedForm(w http.ResponseWriter, r *http.Request) (string, *AuthRequest, *Client) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		p.errorPage(w, r, http.StatusBadRequest, "badform")
-		return
+		return "", nil, nil
 	}
 	browser, ok := checkForm(r)
 	if !ok {
 		p.errorPage(w, r, http.StatusForbidden, "csrf")
-		return
+		return "", nil, nil
 	}
 	ar, c := p.pending(w, r, r.PostFormValue("id"))
+	return browser, ar, c
+}
+
+// handlePasswordLogin checks the password form (POST /oidc/login: id, csrf, username, password)
+// and completes the auth request.
+func (p *Provider) handlePasswordLogin(w http.ResponseWriter, r *http.Request) {
+	browser, ar, c := p.postedForm(w, r)
 	if ar == nil {
 		return
 	}
@@ -253,8 +261,7 @@ func (p *Provider) handlePasswordLogin(w http.ResponseWriter, r *http.Request) {
 		p.loginForm(w, r, http.StatusForbidden, ar, c, browser, "disabled", username)
 		return
 	default:
-		p.log.ErrorContext(r.Context(), "oidc: checking a password", "err", err)
-		p.errorPage(w, r, http.StatusInternalServerError, "internal")
+		p.internalError(w, r, "checking a password", err)
 		return
 	}
 	p.CompleteLogin(w, r, ar.ID, userID, []string{"pwd"})
@@ -280,8 +287,7 @@ func (p *Provider) CompleteLogin(w http.ResponseWriter, r *http.Request, id, use
 		p.errorPage(w, r, http.StatusBadRequest, "done")
 		return
 	default:
-		p.log.ErrorContext(r.Context(), "oidc: completing an auth request", "err", err)
-		p.errorPage(w, r, http.StatusInternalServerError, "internal")
+		p.internalError(w, r, "completing an auth request", err)
 		return
 	}
 	if c.ThirdParty {
@@ -294,17 +300,7 @@ func (p *Provider) CompleteLogin(w http.ResponseWriter, r *http.Request, id, use
 
 // handleConsent takes the consent step's answer (POST /oidc/consent: id, csrf, decision).
 func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		p.errorPage(w, r, http.StatusBadRequest, "badform")
-		return
-	}
-	browser, ok := checkForm(r)
-	if !ok {
-		p.errorPage(w, r, http.StatusForbidden, "csrf")
-		return
-	}
-	ar, _ := p.pending(w, r, r.PostFormValue("id"))
+	browser, ar, _ := p.postedForm(w, r)
 	if ar == nil {
 		return
 	}
@@ -332,8 +328,7 @@ func (p *Provider) finish(w http.ResponseWriter, r *http.Request, ar *AuthReques
 		p.errorPage(w, r, http.StatusBadRequest, "done")
 		return
 	default:
-		p.log.ErrorContext(r.Context(), "oidc: issuing a code", "err", err)
-		p.errorPage(w, r, http.StatusInternalServerError, "internal")
+		p.internalError(w, r, "issuing a code", err)
 		return
 	}
 	p.respond(w, r, ar, &op.CodeResponseType{Code: code, State: ar.State})
@@ -356,18 +351,23 @@ func (p *Provider) respond(w http.ResponseWriter, r *http.Request, ar *AuthReque
 	w.Header().Set("Cache-Control", "no-store")
 	if oidc.ResponseMode(ar.ResponseMode) == oidc.ResponseModeFormPost {
 		if err := op.AuthResponseFormPost(w, ar.RedirectURI, resp, p.op.Encoder()); err != nil {
-			p.log.ErrorContext(r.Context(), "oidc: form post response", "err", err)
-			p.errorPage(w, r, http.StatusInternalServerError, "internal")
+			p.internalError(w, r, "form post response", err)
 		}
 		return
 	}
 	u, err := op.AuthResponseURL(ar.RedirectURI, oidc.ResponseTypeCode, oidc.ResponseModeQuery, resp, p.op.Encoder())
 	if err != nil {
-		p.log.ErrorContext(r.Context(), "oidc: building the redirect", "err", err)
-		p.errorPage(w, r, http.StatusInternalServerError, "internal")
+		p.internalError(w, r, "building the redirect", err)
 		return
 	}
 	http.Redirect(w, r, u, http.StatusSeeOther)
+}
+
+// internalError logs err as what failed (never shown to the browser) and answers with the 500
+// error page.
+func (p *Provider) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	p.log.ErrorContext(r.Context(), "oidc: "+what, "err", err)
+	p.errorPage(w, r, http.StatusInternalServerError, "internal")
 }
 
 func (p *Provider) handleLoggedOut(w http.ResponseWriter, r *http.Request) {

@@ -113,9 +113,9 @@ func (s *opStorage) TerminateSessionFromRequest(ctx context.Context, r *op.EndSe
 	return r.RedirectURI, nil
 }
 
-func (s *opStorage) SigningKey(ctx context.Context) (op.SigningKey, error) {
-	return s.p.keys.signingKey(ctx)
-}
+// SigningKey is not used: op signs nothing itself (its token creation is replaced by server's
+// CodeExchange and RefreshToken, which sign ID tokens with token.Issuer.SignClaims).
+func (s *opStorage) SigningKey(context.Context) (op.SigningKey, error) { return nil, errNotUsed }
 
 func (s *opStorage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
 	set, err := s.p.keys.keySet()

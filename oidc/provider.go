@@ -64,7 +64,8 @@ type Options struct {
 	Passwords PasswordLogin // nil: no password form
 	Doors     []Door        // the WeChat doors; filled in as they land
 	// Tokens, Keys and Sealer are the access-token issuer and the store and sealer of its keys:
-	// ID tokens are signed by the key that signs access tokens, which the JWKS publishes.
+	// ID tokens are signed by the key that signs access tokens (Tokens.SignClaims), which the JWKS
+	// publishes. Keys and Sealer are still required but no longer read here.
 	Tokens         *token.Issuer
 	Keys           token.KeyStore
 	Sealer         wxlogin.Sealer
@@ -118,7 +119,7 @@ func New(opts Options) (*Provider, error) {
 		issuer: strings.TrimSuffix(opts.Issuer, "/"), secure: u.Scheme == "https",
 		clients: opts.Clients, store: opts.Store, sessions: opts.Sessions, users: opts.Users, passwords: opts.Passwords,
 		doors:      map[string]Door{},
-		keys:       &keys{issuer: opts.Tokens, store: opts.Keys, sealer: opts.Sealer},
+		keys:       &keys{issuer: opts.Tokens},
 		requestTTL: orDefault(opts.AuthRequestTTL, DefaultAuthRequestTTL), codeTTL: orDefault(opts.CodeTTL, DefaultCodeTTL),
 		idTokenTTL: orDefault(opts.IDTokenTTL, DefaultIDTokenTTL), grantTTL: orDefault(opts.GrantTTL, DefaultGrantTTL),
 		now: opts.Now, log: opts.Logger,

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/zitadel/oidc/v3/pkg/crypto"
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
@@ -243,33 +243,28 @@ func (s *server) tokenResponse(ctx context.Context, c *Client, toks *SessionToke
 // idToken returns a signed ID token for the session: sub (user id), aud and azp (the client),
 // nonce, auth_time, amr, sid, at_hash, c_hash, and the user's claims the scopes allow.
 func (p *Provider) idToken(ctx context.Context, c *Client, toks *SessionTokens, scopes, amr []string, authTime time.Time, nonce, code string) (string, error) {
-	key, err := p.keys.signingKey(ctx)
-	if err != nil {
-		return "", err
-	}
 	now := p.now()
 	claims := oidc.NewIDTokenClaims(p.issuer, toks.UserID, []string{c.ID}, now.Add(p.idTokenTTL), authTime, nonce, "", amr, c.ID, 0)
 	claims.ClientID = ""
 	claims.IssuedAt = oidc.FromTime(now)
 	claims.SessionID = toks.SessionID
-	if claims.AccessTokenHash, err = oidc.ClaimHash(toks.AccessToken.Reveal(), key.alg); err != nil {
-		return "", err
-	}
-	if code != "" {
-		if claims.CodeHash, err = oidc.ClaimHash(code, key.alg); err != nil {
-			return "", err
-		}
-	}
 	info, err := p.userInfo(ctx, toks.UserID, scopes, c)
 	if err != nil {
 		return "", err
 	}
 	claims.SetUserInfo(info)
-	signer, err := op.SignerFromKey(key)
-	if err != nil {
-		return "", err
-	}
-	return crypto.Sign(claims, signer)
+	return p.keys.issuer.SignClaims(func(alg string) (any, error) {
+		var err error
+		if claims.AccessTokenHash, err = oidc.ClaimHash(toks.AccessToken.Reveal(), jose.SignatureAlgorithm(alg)); err != nil {
+			return nil, err
+		}
+		if code != "" {
+			if claims.CodeHash, err = oidc.ClaimHash(code, jose.SignatureAlgorithm(alg)); err != nil {
+				return nil, err
+			}
+		}
+		return claims, nil
+	})
 }
 
 // userInfo returns the user's claims the scopes and the client allow: name and picture (profile),

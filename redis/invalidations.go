@@ -3,11 +3,7 @@ package redis
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
-	"time"
-
-	goredis "github.com/redis/go-redis/v9"
 )
 
 // Invalidations tells every instance at once which cached state a write made stale (a revoked
@@ -38,40 +34,9 @@ func (r *Invalidations) Publish(ctx context.Context, keys []string) error {
 // cache as unknown until the next up(true). It reconnects after errors, waiting up to 1 s between
 // attempts. fn and up run on Subscribe's goroutine, one call at a time: they should be quick.
 func (r *Invalidations) Subscribe(ctx context.Context, fn func(key string), up func(bool)) error {
-	ps := r.c.rdb.Subscribe(ctx, r.channel())
-	defer ps.Close()
-	// A blocked Receive does not watch ctx: closing the subscription ends it.
-	stop := context.AfterFunc(ctx, func() { ps.Close() })
-	defer stop()
-	backoff := 50 * time.Millisecond
-	for {
-		msg, err := ps.Receive(ctx)
-		if ctx.Err() != nil {
-			return ctx.Err()
+	return r.c.follow(ctx, r.channel(), "invalidation", up, func(payload string) {
+		for _, k := range strings.Split(payload, "\n") {
+			fn(k)
 		}
-		if err != nil {
-			up(false)
-			// The PubSub reconnects and subscribes again on the next Receive.
-			r.c.opts.log.WarnContext(ctx, "redis: invalidation subscription failed; retrying",
-				slog.Duration("backoff", backoff), slog.String("error", err.Error()))
-			select {
-			case <-time.After(backoff):
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			backoff = min(2*backoff, time.Second)
-			continue
-		}
-		backoff = 50 * time.Millisecond
-		switch m := msg.(type) {
-		case *goredis.Subscription:
-			if m.Kind == "subscribe" {
-				up(true)
-			}
-		case *goredis.Message:
-			for _, k := range strings.Split(m.Payload, "\n") {
-				fn(k)
-			}
-		}
-	}
+	})
 }

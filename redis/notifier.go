@@ -3,10 +3,6 @@ package redis
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"time"
-
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/internal/fanout"
@@ -45,37 +41,11 @@ func (n *Notifier) Notify(ctx context.Context, key string) error {
 // reconnects after errors (waiting up to 1 s between attempts) and, each time it is subscribed
 // again, wakes every subscriber, since a notification may have been missed meanwhile.
 func (n *Notifier) Run(ctx context.Context) error {
-	ps := n.c.rdb.Subscribe(ctx, n.channel())
-	defer ps.Close()
-	stop := context.AfterFunc(ctx, func() { ps.Close() })
-	defer stop()
-	backoff := 50 * time.Millisecond
-	for {
-		msg, err := ps.Receive(ctx)
-		if ctx.Err() != nil {
-			return ctx.Err()
+	return n.c.follow(ctx, n.channel(), "notification", func(up bool) {
+		if up {
+			n.hub.NotifyAll()
 		}
-		if err != nil {
-			n.c.opts.log.WarnContext(ctx, "redis: notification subscription failed; retrying",
-				slog.Duration("backoff", backoff), slog.String("error", err.Error()))
-			select {
-			case <-time.After(backoff):
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			backoff = min(2*backoff, time.Second)
-			continue
-		}
-		backoff = 50 * time.Millisecond
-		switch m := msg.(type) {
-		case *goredis.Subscription:
-			if m.Kind == "subscribe" {
-				n.hub.NotifyAll()
-			}
-		case *goredis.Message:
-			n.hub.Notify(m.Payload)
-		}
-	}
+	}, n.hub.Notify)
 }
 
 // Waiting returns how many subscriptions key has on this instance.
