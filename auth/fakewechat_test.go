@@ -93,8 +93,23 @@ func (e *ruleEnv) advance(d time.Duration) {
 
 func newRuleEnv(t *testing.T, apps ...*fakeWeChat) *ruleEnv {
 	t.Helper()
+	e, c := openRuleEnv(t, filepath.Join(t.TempDir(), "db.sqlite"))
+	for _, a := range apps {
+		e.apps[a.appid] = a
+		c.Apps = append(c.Apps, AppClient{App: wxlogin.App{ID: a.appid, Kind: a.kind}, WeChat: a})
+	}
+	c.Lockout = LockoutPolicy{MaxFailures: 3, LockFor: 10 * time.Minute, IPMaxFailures: 1000, IPWindow: time.Minute}
+	e.serve(t, c)
+	return e
+}
+
+// openRuleEnv returns a ruleEnv on a migrated SQLite store at path (closed when t ends), with no
+// service yet, and the Config every rule test starts from: that store, a fresh data key and
+// signing key, sign-up on, the env's clock and cheap password hashing.
+func openRuleEnv(t *testing.T, path string) (*ruleEnv, Config) {
+	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"))
+	st, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,18 +124,18 @@ func newRuleEnv(t *testing.T, apps ...*fakeWeChat) *ruleEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var clients []AppClient
-	for _, a := range apps {
-		e.apps[a.appid] = a
-		clients = append(clients, AppClient{App: wxlogin.App{ID: a.appid, Kind: a.kind}, WeChat: a})
-	}
-	e.svc, err = New(Config{Store: st, Tokens: issuer, Sealer: ring, Apps: clients, Signup: true, Now: e.clock,
-		Lockout: LockoutPolicy{MaxFailures: 3, LockFor: 10 * time.Minute, IPMaxFailures: 1000, IPWindow: time.Minute},
-		Argon2:  Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1}})
+	return e, Config{Store: st, Tokens: issuer, Sealer: ring, Signup: true, Now: e.clock,
+		Argon2: Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1}}
+}
+
+// serve builds the env's service from c.
+func (e *ruleEnv) serve(t *testing.T, c Config) {
+	t.Helper()
+	svc, err := New(c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return e
+	e.svc = svc
 }
 
 // signUp creates an account username with password "correct horse battery" and returns its user.

@@ -10,9 +10,6 @@ import (
 	"time"
 
 	"github.com/wxlogin/wxlogin"
-	"github.com/wxlogin/wxlogin/keyring"
-	"github.com/wxlogin/wxlogin/sqlite"
-	"github.com/wxlogin/wxlogin/token"
 )
 
 // newOutboxEnv is newRuleEnv with a deletion grace period and webhook routes: "all" (no filter: every type but
@@ -25,40 +22,21 @@ func newOutboxEnv(t *testing.T, grace time.Duration, apps ...*fakeWeChat) *ruleE
 // newOutboxEnvAt is newOutboxEnv with its SQLite database at path.
 func newOutboxEnvAt(t *testing.T, path string, grace time.Duration, apps ...*fakeWeChat) *ruleEnv {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	k, _ := keyring.Generate("k1")
-	ring, _ := keyring.New(k)
-	e := &ruleEnv{store: st, apps: map[string]*fakeWeChat{}, now: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)}
-	issuer, err := token.New(ctx, token.Options{Keys: st, Sealer: ring, Now: e.clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var clients []AppClient
+	e, c := openRuleEnv(t, path)
 	for _, a := range apps {
 		e.apps[a.appid] = a
-		clients = append(clients, AppClient{App: wxlogin.App{ID: a.appid}, WeChat: a})
+		c.Apps = append(c.Apps, AppClient{App: wxlogin.App{ID: a.appid}, WeChat: a})
 	}
 	only := func(types ...string) func(string) bool {
 		return func(t string) bool { return slices.Contains(types, t) }
 	}
-	e.svc, err = New(Config{Store: st, Tokens: issuer, Sealer: ring, Apps: clients, Signup: true, Now: e.clock,
-		Argon2: Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1}, DeletionGrace: grace,
-		Webhooks: []WebhookRoute{
-			{Endpoint: "all", Wants: func(t string) bool { return t != "login.succeeded" }},
-			{Endpoint: "logins", Wants: only("login.succeeded")},
-			{Endpoint: "deletions", Wants: only("user.deleted", "user.merged")},
-		}})
-	if err != nil {
-		t.Fatal(err)
+	c.DeletionGrace = grace
+	c.Webhooks = []WebhookRoute{
+		{Endpoint: "all", Wants: func(t string) bool { return t != "login.succeeded" }},
+		{Endpoint: "logins", Wants: only("login.succeeded")},
+		{Endpoint: "deletions", Wants: only("user.deleted", "user.merged")},
 	}
+	e.serve(t, c)
 	return e
 }
 

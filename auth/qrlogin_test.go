@@ -8,9 +8,6 @@ import (
 	"time"
 
 	"github.com/wxlogin/wxlogin"
-	"github.com/wxlogin/wxlogin/keyring"
-	"github.com/wxlogin/wxlogin/sqlite"
-	"github.com/wxlogin/wxlogin/token"
 	"github.com/wxlogin/wxlogin/wechat"
 )
 
@@ -43,31 +40,13 @@ func (f *qrWeChat) last() wechat.WXACodeRequest {
 // newQREnv is newRuleEnv with the QR door on: wxa draws codes, wxc does not.
 func newQREnv(t *testing.T, cfg QRConfig) (*ruleEnv, *qrWeChat) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	k, _ := keyring.Generate("k1")
-	ring, _ := keyring.New(k)
-	e := &ruleEnv{store: st, apps: map[string]*fakeWeChat{}, now: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)}
-	issuer, err := token.New(ctx, token.Options{Keys: st, Sealer: ring, Now: e.clock})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, c := openRuleEnv(t, filepath.Join(t.TempDir(), "db.sqlite"))
 	qa := &qrWeChat{fakeWeChat: newFakeWeChat("wxa", true)}
 	wc := newFakeWeChat("wxc", false)
 	e.apps["wxa"], e.apps["wxc"] = qa.fakeWeChat, wc
-	e.svc, err = New(Config{Store: st, Tokens: issuer, Sealer: ring, Signup: true, Now: e.clock, QR: cfg,
-		Apps:   []AppClient{{App: wxlogin.App{ID: "wxa"}, WeChat: qa}, {App: wxlogin.App{ID: "wxc"}, WeChat: wc}},
-		Argon2: Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c.QR = cfg
+	c.Apps = []AppClient{{App: wxlogin.App{ID: "wxa"}, WeChat: qa}, {App: wxlogin.App{ID: "wxc"}, WeChat: wc}}
+	e.serve(t, c)
 	return e, qa
 }
 

@@ -10,9 +10,6 @@ import (
 	"time"
 
 	"github.com/wxlogin/wxlogin"
-	"github.com/wxlogin/wxlogin/keyring"
-	"github.com/wxlogin/wxlogin/sqlite"
-	"github.com/wxlogin/wxlogin/token"
 	"github.com/wxlogin/wxlogin/wechat"
 )
 
@@ -71,37 +68,18 @@ type signupEnv struct {
 
 func newSignupEnv(t *testing.T, cfg func(*Config), apps ...*signupWeChat) *signupEnv {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	k, _ := keyring.Generate("k1")
-	ring, _ := keyring.New(k)
-	e := &signupEnv{ruleEnv: &ruleEnv{store: st, apps: map[string]*fakeWeChat{}, now: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)},
-		wx: map[string]*signupWeChat{}}
-	issuer, err := token.New(ctx, token.Options{Keys: st, Sealer: ring, Now: e.clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var clients []AppClient
+	re, c := openRuleEnv(t, filepath.Join(t.TempDir(), "db.sqlite"))
+	e := &signupEnv{ruleEnv: re, wx: map[string]*signupWeChat{}}
 	for _, a := range apps {
 		e.apps[a.appid], e.wx[a.appid] = a.fakeWeChat, a
-		clients = append(clients, AppClient{App: wxlogin.App{ID: a.appid}, WeChat: a})
+		c.Apps = append(c.Apps, AppClient{App: wxlogin.App{ID: a.appid}, WeChat: a})
 	}
-	c := Config{Store: st, Tokens: issuer, Sealer: ring, Apps: clients, Signup: true, PhoneLogin: true, Now: e.clock,
-		Lockout: LockoutPolicy{MaxFailures: 3, LockFor: 10 * time.Minute, IPMaxFailures: 1000, IPWindow: time.Minute},
-		Argon2:  Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1}}
+	c.PhoneLogin = true
+	c.Lockout = LockoutPolicy{MaxFailures: 3, LockFor: 10 * time.Minute, IPMaxFailures: 1000, IPWindow: time.Minute}
 	if cfg != nil {
 		cfg(&c)
 	}
-	if e.svc, err = New(c); err != nil {
-		t.Fatal(err)
-	}
+	e.serve(t, c)
 	return e
 }
 
